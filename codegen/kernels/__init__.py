@@ -1,0 +1,15 @@
+"""Kernel templates, one per kernel kind: each emits the loop nest of one Kernel."""
+from kiln.codegen.kernels import concat, matmul, pointwise, reduce, scan
+
+TEMPLATES = {
+    "pointwise": pointwise.emit,
+    "reduce": reduce.emit,
+    "matmul": matmul.emit,
+    "scan": scan.emit,
+    "concat": concat.emit,
+}
+
+SCRATCH = {
+    "reduce": reduce.scratch_bytes,
+    "matmul": matmul.scratch_bytes,
+}

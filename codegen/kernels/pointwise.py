@@ -1,0 +1,48 @@
+"""Pointwise kernels: one loop nest over the root's shape, the covered nodes inlined.
+
+When every covered node is elementwise, adjacent dimensions that every operand treats alike
+(all broadcast or all present) are merged first, so `x + bias` over [N, H, W, C] becomes a
+two-level loop with a contiguous, vectorizable inner loop.
+"""
+from __future__ import annotations
+
+import math
+
+from kiln.codegen.expr import Index
+from kiln.codegen.irutil import loop_nest
+from kiln.ir.registry import Kind
+
+
+def collapse_broadcast(out_shape, operand_shapes):
+    """Merge adjacent output dims on which every operand is uniformly broadcast or not.
+
+    Returns (collapsed output shape, collapsed operand shapes); each operand's collapsed shape
+    has the collapsed rank, with 1 where it is broadcast.
+    """
+    rank = len(out_shape)
+    aligned = [(1,) * (rank - len(s)) + tuple(s) for s in operand_shapes]
+    keep = [k for k in range(rank) if out_shape[k] != 1]
+    groups: list[list[int]] = []
+    for k in keep:
+        pattern = tuple(a[k] == 1 for a in aligned)
+        if groups and tuple(a[groups[-1][-1]] == 1 for a in aligned) == pattern:
+            groups[-1].append(k)
+        else:
+            groups.append([k])
+    new_out = tuple(math.prod(out_shape[k] for k in g) for g in groups)
+    new_shapes = [tuple(1 if a[g[0]] == 1 else math.prod(a[k] for k in g) for g in groups)
+                  for a in aligned]
+    return new_out, new_shapes
+
+
+def can_collapse(kernel) -> bool:
+    return all(n.opdef.kind is Kind.ELEMENTWISE or n.op == "constant" and n.outputs[0].type.size == 1
+               for n in kernel.nodes)
+
+
+def emit(ctx, kernel, body, out_ptr, scratch):
+    root = kernel.root
+    shape = body.shape_of(root)
+    with loop_nest(body.b, shape) as multi:
+        index = Index(body.b, shape, multi=multi)
+        body.store(out_ptr, root.dtype, index.linear, body.value(root, index))

@@ -1,0 +1,174 @@
+"""Lower a Plan to one LLVM module: a function per kernel and one entry point.
+
+Entry point ABI (stable, C):
+
+    int32_t kiln_main(void **buffers, const int64_t *dims);
+
+`buffers` holds, in order, a pointer per graph input, per graph output, per param, then the
+arena (64-byte aligned, plan.arena_bytes long). `dims` is read only by dynamic plans (eager
+elementwise kernels): the collapsed output shape. The function returns 0.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import llvmlite.ir as ir
+
+from kiln.codegen import irutil
+from kiln.codegen.expr import KernelBody
+from kiln.codegen.irutil import I8, I32, I64, PTR, storage_type
+from kiln.codegen.kernels import TEMPLATES
+from kiln.codegen.kernels.pointwise import can_collapse, collapse_broadcast
+from kiln.codegen.mathlib import MathLib
+from kiln.codegen.target import Target
+from kiln.ir.dtypes import DType
+from kiln.ir.graph import Value
+from kiln.ir.plan import Kernel, Location, Plan
+
+ENTRY = "kiln_main"
+
+
+@dataclass
+class LoweringContext:
+    module: ir.Module
+    target: Target
+    math: MathLib
+    constants: "ConstantPool"
+    plan: Plan
+
+
+class ConstantPool:
+    """Module-level read-only arrays for constant nodes with more than one element."""
+
+    def __init__(self, module):
+        self.module = module
+        self._globals: dict = {}
+
+    def get(self, node):
+        key = node.attrs["value"]
+        if key not in self._globals:
+            array = key.array.reshape(-1)
+            dtype = node.outputs[0].dtype
+            elem = storage_type(dtype)
+            if dtype is DType.bool:
+                values = [int(v) for v in array]
+            elif dtype is DType.int32:
+                values = [int(v) for v in array]
+            else:
+                values = [float(v) for v in array]
+            ty = ir.ArrayType(elem, len(values))
+            glob = ir.GlobalVariable(self.module, ty, f"kiln.const{len(self._globals)}")
+            glob.global_constant = True
+            glob.linkage = "internal"
+            glob.initializer = ir.Constant(ty, values)
+            glob.align = 64
+            self._globals[key] = glob
+        return self._globals[key]
+
+
+def buffer_count(plan: Plan) -> int:
+    g = plan.graph
+    return len(g.inputs) + len(g.outputs) + len(g.params) + 1
+
+
+def lower(plan: Plan, target: Target) -> ir.Module:
+    module = ir.Module(name=plan.graph.name)
+    module.triple = target.triple
+    module.data_layout = str(target.machine.target_data)
+    ctx = LoweringContext(module, target, MathLib(module), ConstantPool(module), plan)
+    functions = [_kernel_function(ctx, k) for k in plan.kernels]
+    _entry(ctx, functions)
+    return module
+
+
+def _location(plan: Plan, v: Value) -> Location:
+    return plan.locations[plan.aliases.get(v, v)] if v not in plan.locations else plan.locations[v]
+
+
+def _shape_fn(ctx, kernel: Kernel, b, dims_ptr):
+    plan = ctx.plan
+    if plan.dynamic:
+        rank = kernel.root.type.rank
+        dims = [b.load(b.gep(dims_ptr, [irutil.i64(k)], source_etype=I64), typ=I64)
+                for k in range(rank)]
+
+        def shape_of(v):
+            off = rank - v.type.rank
+            return [1 if d == 1 else dims[off + k] for k, d in enumerate(v.shape)]
+        return shape_of
+    if kernel.kind == "pointwise" and can_collapse(kernel):
+        values = [kernel.root] + list(kernel.reads) + [v for n in kernel.nodes for v in n.outputs]
+        _, collapsed = collapse_broadcast(kernel.root.shape, [v.shape for v in values])
+        table = {v: list(s) for v, s in zip(values, collapsed)}
+        return lambda v: table[v] if v in table else list(v.shape)
+    return lambda v: list(v.shape)
+
+
+def _kernel_function(ctx: LoweringContext, kernel: Kernel) -> ir.Function:
+    plan = ctx.plan
+    params = [kernel.root] + list(kernel.reads)
+    arg_types = [PTR] * len(params)
+    has_scratch = kernel.scratch_bytes > 0
+    if has_scratch:
+        arg_types.append(PTR)
+    arg_types.append(PTR)   # dims
+    fn = ir.Function(ctx.module, ir.FunctionType(irutil.VOID, arg_types), kernel.name)
+    fn.linkage = "internal"
+    locations = [_location(plan, v) for v in params]
+    for i, arg in enumerate(fn.args[:len(params)]):
+        if locations.count(locations[i]) == 1:
+            arg.add_attribute("noalias")
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    dims_ptr = fn.args[-1]
+    scratch = fn.args[len(params)] if has_scratch else None
+    buffers = {v: arg for v, arg in zip(kernel.reads, fn.args[1:len(params)])}
+    body = KernelBody(b, ctx.math, buffers, _shape_fn(ctx, kernel, b, dims_ptr), ctx.constants)
+    TEMPLATES[kernel.kind](ctx, kernel, body, fn.args[0], scratch)
+    b.ret_void()
+    return fn
+
+
+def _entry(ctx: LoweringContext, functions) -> ir.Function:
+    plan, g = ctx.plan, ctx.plan.graph
+    fn = ir.Function(ctx.module, ir.FunctionType(I32, [PTR, PTR]), ENTRY)
+    bufs, dims = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    n_in, n_out = len(g.inputs), len(g.outputs)
+    slots = {"input": 0, "output": n_in, "param": n_in + n_out}
+    arena_slot = n_in + n_out + len(g.params)
+
+    def load_slot(i):
+        return b.load(b.gep(bufs, [irutil.i64(i)], source_etype=PTR), typ=PTR)
+
+    arena = load_slot(arena_slot)
+
+    def pointer(loc: Location):
+        if loc.kind == "arena":
+            return b.gep(arena, [irutil.i64(loc.offset)], source_etype=I8)
+        return load_slot(slots[loc.kind] + loc.index)
+
+    for kernel, kfn in zip(plan.kernels, functions):
+        args = [pointer(_location(plan, v)) for v in [kernel.root] + list(kernel.reads)]
+        if kernel.scratch_bytes:
+            args.append(b.gep(arena, [irutil.i64(plan.scratch[kernel.name])], source_etype=I8))
+        args.append(dims)
+        b.call(kfn, args)
+    for i, v in enumerate(g.outputs):
+        loc = _location(plan, v)
+        if loc != Location("output", i):
+            _memcpy(ctx, b, load_slot(n_in + i), pointer(loc), v.type.nbytes)
+    for p, v in g.updates:
+        src, dst = _location(plan, v), _location(plan, p)
+        if src != dst:
+            _memcpy(ctx, b, pointer(dst), pointer(src), v.type.nbytes)
+    b.ret(ir.Constant(I32, 0))
+    return fn
+
+
+def _memcpy(ctx, b, dst, src, nbytes: int):
+    if nbytes == 0:
+        return
+    name = "llvm.memcpy.p0.p0.i64"
+    fn = ctx.module.globals.get(name) or ir.Function(
+        ctx.module, ir.FunctionType(irutil.VOID, [PTR, PTR, I64, irutil.I1]), name)
+    b.call(fn, [dst, src, irutil.i64(nbytes), ir.Constant(irutil.I1, 0)])

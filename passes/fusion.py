@@ -1,0 +1,125 @@
+"""Fusion: partition a graph into kernels.
+
+Which values get their own buffer is decided by data, not special cases:
+
+  INLINE_KINDS      op kinds evaluated element by element inside their consumer's kernel;
+  ANCHORS           op kinds (or ops) that give a kernel its loop nest, with the kernel kind;
+  EPILOGUE_ANCHORS  anchors whose result may flow, unmaterialized, into elementwise consumers
+                    of the same shape (bias + activation after matMul, scaling after a sum);
+  BUFFER_OPERANDS   anchors whose operands must be materialized buffers.
+
+A value is materialized when it is a graph boundary (input, param, output, update), when it
+is an anchor's result not absorbed by an epilogue, when more than one node reads it (to avoid
+recomputation), or when its reader needs a buffer. Source ops without operands that are cheap
+to recompute (constants, iota, counter-based random numbers) are always inlined.
+"""
+from __future__ import annotations
+
+from kiln.ir.graph import Graph, Node, Value
+from kiln.ir.plan import Kernel, Plan
+from kiln.ir.registry import Kind
+
+INLINE_KINDS = {Kind.ELEMENTWISE, Kind.MOVEMENT, Kind.SOURCE}
+BOUNDARY_OPS = {"input", "param"}
+ANCHORS = {Kind.REDUCE: "reduce", Kind.CONTRACTION: "matmul", Kind.SCAN: "scan",
+           "concat": "concat"}
+EPILOGUE_ANCHORS = {"reduce", "matmul"}
+BUFFER_OPERANDS = {"matmul"}
+
+
+def anchor_kind(node: Node) -> str | None:
+    if node.op in ANCHORS:
+        return ANCHORS[node.op]
+    return ANCHORS.get(node.opdef.kind)
+
+
+def inlinable(node: Node) -> bool:
+    return anchor_kind(node) is None and node.opdef.kind in INLINE_KINDS \
+        and node.op not in BOUNDARY_OPS
+
+
+def fuse(graph: Graph, enabled: bool = True) -> Plan:
+    """Partition `graph` into kernels. With enabled=False every node is its own kernel."""
+    users = graph.users()
+    boundary = set(graph.outputs) | {v for pair in graph.updates for v in pair}
+    materialized = _choose_materialized(graph, users, boundary, enabled)
+    while True:
+        kernels, aliases, conflict = _form_kernels(graph, materialized, boundary)
+        if conflict is None:
+            break
+        materialized.add(conflict)   # a second anchor in one kernel: give it its own buffer
+    return Plan(graph=graph, kernels=kernels, aliases=aliases)
+
+
+def _choose_materialized(graph, users, boundary, enabled) -> set[Value]:
+    chosen: set[Value] = set(boundary)
+    for node in graph.nodes:
+        if node.op in BOUNDARY_OPS:
+            chosen.update(node.outputs)
+            continue
+        for v in node.outputs:
+            readers = users.get(v, [])
+            kind = anchor_kind(node)
+            if any(anchor_kind(r) in BUFFER_OPERANDS for r in readers):
+                chosen.add(v)
+                continue
+            if not enabled:
+                if node.opdef.kind is not Kind.SOURCE or node.op == "constant" and v.type.size > 1:
+                    chosen.add(v)
+                continue
+            if kind is not None:
+                absorbed = (kind in EPILOGUE_ANCHORS and len(readers) == 1
+                            and readers[0].opdef.kind is Kind.ELEMENTWISE
+                            and readers[0].outputs[0].shape == v.shape)
+                if not absorbed:
+                    chosen.add(v)
+            elif node.opdef.kind is Kind.SOURCE:
+                continue
+            elif len(readers) > 1 or len(set(readers)) != len(readers):
+                chosen.add(v)
+    return chosen
+
+
+def _form_kernels(graph, materialized, boundary):
+    kernels: list[Kernel] = []
+    aliases: dict[Value, Value] = {}
+    for node in graph.nodes:
+        if node.op in BOUNDARY_OPS:
+            continue
+        for root in node.outputs:
+            if root not in materialized:
+                continue
+            if node.op == "reshape" and node.inputs[0] in materialized and root not in boundary:
+                aliases[root] = aliases.get(node.inputs[0], node.inputs[0])
+                continue
+            covered, reads = _collect(root, materialized)
+            anchors = [n for n in covered if anchor_kind(n) is not None]
+            if len(anchors) > 1:
+                return None, None, anchors[0].outputs[0]
+            anchor = anchors[0] if anchors else None
+            kind = anchor_kind(anchor) if anchor else "pointwise"
+            kernels.append(Kernel(name=f"k{len(kernels)}", kind=kind, root=root, anchor=anchor,
+                                  nodes=covered, reads=reads))
+    return kernels, aliases, None
+
+
+def _collect(root: Value, materialized: set[Value]):
+    """Nodes evaluated inside root's kernel (topological order) and the buffers it reads."""
+    order: list[Node] = []
+    reads: list[Value] = []
+    seen: set[int] = set()
+
+    def visit(node: Node):
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        for v in node.inputs:
+            if v in materialized:
+                if v not in reads:
+                    reads.append(v)
+            else:
+                visit(v.node)
+        order.append(node)
+
+    visit(root.node)
+    return order, reads

@@ -1,0 +1,106 @@
+"""Executable: a compiled graph that can be called with host buffers.
+
+    exe = compile_graph(graph)
+    outputs = exe.run(inputs, params)        # lists of C-contiguous numpy arrays
+
+Shapes and dtypes of every argument are checked before native code runs. The arena (one block
+for every intermediate, sized by the memory planner) is allocated once per executable and
+thread; calls from several threads are safe.
+"""
+from __future__ import annotations
+
+import ctypes
+import threading
+from functools import partial
+
+import numpy as np
+
+from kiln import codegen
+from kiln.ir.graph import Graph
+from kiln.passes import compile_plan
+from kiln.runtime import cache
+
+_ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p)
+
+
+def aligned_empty(nbytes: int, align: int = 64) -> np.ndarray:
+    """A uint8 buffer of at least nbytes whose address is a multiple of `align`."""
+    raw = np.empty(nbytes + align, dtype=np.uint8)
+    start = (-raw.ctypes.data) % align
+    return raw[start:start + nbytes]
+
+
+class Executable:
+    def __init__(self, plan, library, target):
+        graph = plan.graph
+        self.plan = plan
+        self.graph = graph
+        self.target = target
+        self._library = library          # keeps the machine code alive
+        self._fn = _ENTRY_TYPE(library.address(codegen.ENTRY))
+        self.input_types = [v.type for v in graph.inputs]
+        self.output_types = [v.type for v in graph.outputs]
+        self.param_types = [v.type for v in graph.params]
+        self._input_specs = [(t.shape, t.dtype.np) for t in self.input_types]
+        self._param_specs = [(t.shape, t.dtype.np) for t in self.param_types]
+        self._out_specs = [(t.shape, t.dtype.np) for t in self.output_types]
+        self._n_buffers = codegen.buffer_count(plan)
+        self._buffers_type = ctypes.c_void_p * self._n_buffers
+        self._local = threading.local()
+
+    @property
+    def arena_bytes(self) -> int:
+        return self.plan.arena_bytes
+
+    def _arena(self) -> int:
+        arena = getattr(self._local, "arena", None)
+        if arena is None:
+            arena = aligned_empty(max(self.plan.arena_bytes, 64))
+            self._local.arena = arena
+        return arena.ctypes.data
+
+    def run(self, inputs, params=(), outputs=None):
+        """Run with numpy arrays; returns the list of output arrays (new unless given)."""
+        _check("input", inputs, self._input_specs, self.graph.inputs)
+        _check("param", params, self._param_specs, self.graph.params)
+        if outputs is None:
+            outputs = [np.empty(shape, dtype) for shape, dtype in self._out_specs]
+        else:
+            _check("output", outputs, self._out_specs, self.graph.outputs)
+        pointers = [a.ctypes.data for a in inputs]
+        pointers += [a.ctypes.data for a in outputs]
+        pointers += [a.ctypes.data for a in params]
+        pointers.append(self._arena())
+        self._fn(self._buffers_type(*pointers), None)
+        return outputs
+
+    def run_dynamic(self, pointers, dims):
+        """Unchecked call for the eager dispatcher, which has validated every argument:
+        `pointers` are the input and output addresses, `dims` a ctypes int64 array."""
+        pointers.append(self._arena())
+        self._fn(self._buffers_type(*pointers), dims)
+
+
+def _check(kind, arrays, specs, values):
+    if len(arrays) != len(specs):
+        raise ValueError(f"expected {len(specs)} {kind}(s), got {len(arrays)}")
+    for i, (a, (shape, dtype)) in enumerate(zip(arrays, specs)):
+        if not isinstance(a, np.ndarray) or a.shape != shape or a.dtype != dtype \
+                or not a.flags.c_contiguous:
+            name = values[i].node.attrs.get("name", i) if hasattr(values[i].node, "attrs") else i
+            got = f"{getattr(a, 'dtype', type(a).__name__)}{list(getattr(a, 'shape', ()))}"
+            raise ValueError(f"{kind} {name!r} must be a C-contiguous {np.dtype(dtype).name} "
+                             f"array of shape {list(shape)}, got {got}")
+
+
+def compile_graph(graph: Graph, *, optimize: bool = True, dynamic: bool = False,
+                  target=None) -> Executable:
+    """Plan, lower, and compile `graph` (object code comes from the caches when possible)."""
+    target = target or codegen.host_target()
+    plan = compile_plan(graph, scratch_bytes=partial(codegen.scratch_bytes, target=target),
+                        optimize=optimize)
+    plan.dynamic = dynamic
+    text = str(codegen.lower(plan, target))
+    obj = cache.object_code(text, target)
+    library = codegen.load_object(obj, [codegen.ENTRY])
+    return Executable(plan, library, target)
