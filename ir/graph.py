@@ -38,7 +38,7 @@ class Const:
     __slots__ = ("array", "_key")
 
     def __init__(self, array):
-        array = np.ascontiguousarray(array)
+        array = np.array(array, order="C", copy=True)   # (ascontiguousarray makes 0-d 1-d)
         array.setflags(write=False)
         self.array = array
         self._key = (array.dtype.str, array.shape, array.tobytes())

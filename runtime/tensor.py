@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from kiln.ir.dtypes import as_dtype
-from kiln.runtime import memory
+from kiln.runtime.memory import track, untrack
 from kiln.runtime.format import tensor_to_string
 
 _ids = itertools.count()
@@ -29,14 +29,14 @@ class Tensor:
         """Wrap `data` (taken over: callers pass a fresh, C-contiguous array)."""
         dt = as_dtype(dtype if dtype is not None else data.dtype)
         if data.dtype != dt.np or not data.flags.c_contiguous:
-            data = np.ascontiguousarray(data, dtype=dt.np)
+            data = np.array(data, dtype=dt.np, order="C")
         self._data = data
         self._shape = data.shape
         self._dtype = dt.value
         self.id = next(_ids)
         self._kept = False
         self._nbytes = data.nbytes
-        memory.track(self, self._nbytes)
+        track(self, self._nbytes)
 
     # ---- description -----------------------------------------------------------------
     @property
@@ -112,13 +112,13 @@ class Tensor:
     def dispose(self) -> None:
         if self._data is not None:
             self._data = None
-            memory.untrack(self._nbytes)
+            untrack(self._nbytes)
 
     def __del__(self):
         try:
             if self._data is not None:
                 self._data = None
-                memory.untrack(self._nbytes)
+                untrack(self._nbytes)
         except Exception:   # interpreter shutdown
             pass
 

@@ -1,0 +1,19 @@
+"""The tf.* tensor ops. `PUBLIC` maps each public name to its function."""
+from kiln.frontend.ops import convert, creation, linalg, math, methods, nn, random, reduction, shape
+
+methods.install()
+
+_EXPORTS = {
+    convert: ["tensor", "scalar", "tensor1d", "tensor2d", "tensor3d", "tensor4d", "tensor5d",
+              "tensor6d"],
+    creation: ["zeros", "ones", "fill", "zerosLike", "onesLike", "eye", "range", "linspace",
+               "oneHot", "variable"],
+    random: ["randomUniform", "randomNormal", "truncatedNormal"],
+    math: methods.METHOD_SOURCES[math] + ["addN", "where"],
+    reduction: methods.METHOD_SOURCES[reduction] + ["moments"],
+    linalg: ["matMul", "dot", "outerProduct", "transpose"],
+    shape: methods.METHOD_SOURCES[shape] + ["concat", "stack"],
+    nn: ["softmax", "logSoftmax"],
+}
+
+PUBLIC = {name: getattr(module, name) for module, names in _EXPORTS.items() for name in names}
