@@ -32,10 +32,11 @@ class CompiledFunction:
             flat: list = []
             self.structure = _flatten(result, flat)
             outputs = [tracer.value_of(t, name) for t in flat]
-            updates = []
+            pairs = list(tracer.updates)
             if updates_fn is not None:
-                for variable, new_value in updates_fn(result):
-                    updates.append((tracer.value_of(variable, name), tracer.value_of(new_value, name)))
+                pairs += list(updates_fn(result))
+            updates = [(tracer.value_of(variable, name), tracer.value_of(new_value, name))
+                       for variable, new_value in pairs]
         graph = tracer.builder.finish(outputs, updates)
         live = set(graph.params)
         self.variables = [var for p, var in zip(tracer.builder.params, tracer.variables) if p in live]

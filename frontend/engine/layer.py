@@ -201,6 +201,13 @@ class Layer(Serializable):
             self._losses.append(lambda w=weight, r=regularizer: r.apply(w.read()))
         return weight
 
+    def addUpdate(self, weight: LayerVariable, value) -> None:
+        """Inside a compiled call, make `weight` hold `value` after the run (for state such as
+        moving averages). Outside a trace there is nothing to record."""
+        tracer = current_tracer()
+        if tracer is not None:
+            tracer.add_update(weight.read(), value)
+
     def getWeights(self, trainableOnly: bool = False) -> list[Tensor]:
         weights = self.trainableWeights if trainableOnly else self.weights
         return [w.read().clone() for w in weights]
