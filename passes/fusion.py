@@ -22,7 +22,7 @@ from kiln.ir.registry import Kind
 INLINE_KINDS = {Kind.ELEMENTWISE, Kind.MOVEMENT, Kind.SOURCE}
 BOUNDARY_OPS = {"input", "param"}
 ANCHORS = {Kind.REDUCE: "reduce", Kind.CONTRACTION: "matmul", Kind.SCAN: "scan",
-           "concat": "concat"}
+           Kind.SCATTER: "scatter", "concat": "concat"}
 EPILOGUE_ANCHORS = {"reduce", "matmul"}
 BUFFER_OPERANDS = {"matmul"}
 
