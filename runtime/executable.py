@@ -10,6 +10,7 @@ thread; calls from several threads are safe.
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 from functools import partial
 
@@ -20,7 +21,18 @@ from kiln.ir.graph import Graph
 from kiln.passes import compile_plan
 from kiln.runtime import cache
 
-_ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p)
+_ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32)
+
+
+def default_threads() -> int:
+    """Threads large kernels may use: $KILN_NUM_THREADS, else the machine's CPU count."""
+    value = os.environ.get("KILN_NUM_THREADS")
+    if value:
+        try:
+            return max(1, int(value))
+        except ValueError:
+            raise ValueError(f"KILN_NUM_THREADS must be a positive integer, got {value!r}") from None
+    return max(1, min(os.cpu_count() or 1, 16))
 
 
 def _make_data_pointer():
@@ -45,8 +57,9 @@ def aligned_empty(nbytes: int, align: int = 64) -> np.ndarray:
 
 
 class Executable:
-    def __init__(self, plan, library, target):
+    def __init__(self, plan, library, target, threads: int = 1):
         graph = plan.graph
+        self.threads = threads
         self.plan = plan
         self.graph = graph
         self.target = target
@@ -85,14 +98,14 @@ class Executable:
         pointers += [data_pointer(a) for a in outputs]
         pointers += [data_pointer(a) for a in params]
         pointers.append(self._arena())
-        self._fn(self._buffers_type(*pointers), None)
+        self._fn(self._buffers_type(*pointers), None, self.threads)
         return outputs
 
     def run_dynamic(self, pointers, dims):
         """Unchecked call for the eager dispatcher, which has validated every argument:
         `pointers` are the input and output addresses, `dims` a ctypes int64 array."""
         pointers.append(self._arena())
-        self._fn(self._buffers_type(*pointers), dims)
+        self._fn(self._buffers_type(*pointers), dims, 1)
 
 
 def _check(kind, arrays, specs, values):
@@ -108,13 +121,15 @@ def _check(kind, arrays, specs, values):
 
 
 def compile_graph(graph: Graph, *, optimize: bool = True, dynamic: bool = False,
-                  target=None) -> Executable:
+                  target=None, threads: int | None = None) -> Executable:
     """Plan, lower, and compile `graph` (object code comes from the caches when possible)."""
     target = target or codegen.host_target()
-    plan = compile_plan(graph, scratch_bytes=partial(codegen.scratch_bytes, target=target),
+    threads = 1 if dynamic else (threads or default_threads())
+    plan = compile_plan(graph, scratch_bytes=partial(codegen.scratch_bytes, target=target,
+                                                     threads=threads),
                         optimize=optimize)
     plan.dynamic = dynamic
-    text = str(codegen.lower(plan, target))
+    text = str(codegen.lower(plan, target, threads))
     obj = cache.object_code(text, target)
     library = codegen.load_object(obj, [codegen.ENTRY])
-    return Executable(plan, library, target)
+    return Executable(plan, library, target, threads)

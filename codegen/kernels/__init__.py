@@ -10,6 +10,13 @@ TEMPLATES = {
     "scatter": scatter.emit,
 }
 
+# kind -> fn(kernel, target) -> (extent, granule) when the kernel is worth running in
+# parallel over its split axis (see codegen.parallel), else None.
+PARALLEL = {
+    "matmul": matmul.parallel_split,
+    "pointwise": pointwise.parallel_split,
+}
+
 SCRATCH = {
     "reduce": reduce.scratch_bytes,
     "matmul": matmul.scratch_bytes,
