@@ -115,11 +115,7 @@ class Dataset:
     async def forEachAsync(self, f) -> None:
         """Calls f (plain or async) on each element; the element's tensors are disposed
         afterwards unless f returns them."""
-        it = await self.iterator()
-        try:
-            await it.forEachAsync(f)
-        finally:
-            await it.aclose()
+        await self._consume(lambda it: it.forEachAsync(f))
 
     def map(self, transform) -> "Dataset":
         """transform(element) per element, inside tf.tidy; input tensors not passed
@@ -233,14 +229,21 @@ class Dataset:
         """Every element, in a list (the dataset must be finite)."""
         if self.size == math.inf:
             raise ValueError("toArray: can not convert infinite data stream to array")
-        it = await self.iterator()
-        return await it.toArray()
+        return await self._consume(lambda it: it.toArray())
 
     async def toArrayForTest(self) -> list:
+        """toArray through a 100-element prefetch (reorders when upstream work happens)."""
         if self.size == math.inf:
             raise ValueError("toArrayForTest: can not convert infinite data stream to array")
+        return await self._consume(lambda it: it.toArrayForTest())
+
+    async def _consume(self, consume):
+        """Run consume(iterator) on a new iterator, then stop any work still feeding it."""
         it = await self.iterator()
-        return await it.toArrayForTest()
+        try:
+            return await consume(it)
+        finally:
+            await it.aclose()
 
 
 class _FunctionDataset(Dataset):
@@ -261,8 +264,8 @@ def array(items) -> Dataset:
     """tf.data.array(items): a dataset of the items of a list (numbers, lists, dicts, Tensors
     or nested structures of them). Tensors are cloned per iteration, so the list's own
     tensors stay alive however the elements are consumed. A numpy array gives its rows."""
-    if isinstance(items, np.ndarray):
-        items = list(items) if items.ndim else None
+    if isinstance(items, np.ndarray) and items.ndim:
+        items = list(items)
     if not isinstance(items, (list, tuple)):
         raise TypeError(f"array: items must be a list, got {type(items).__name__}")
     items = list(items)

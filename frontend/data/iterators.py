@@ -184,7 +184,10 @@ class FilterIterator(LazyIterator):
                 return result
             verdict = await call_user_fn(self._truth, result["value"], use_tidy=True,
                                          op="filter")
-            if bool(verdict):
+            if isinstance(verdict, Tensor):         # from an async predicate
+                tensor, verdict = verdict, bool(verdict)
+                tensor.dispose()
+            if verdict:
                 return result
             dispose_all(result["value"])
 

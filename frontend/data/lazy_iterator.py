@@ -108,7 +108,11 @@ class LazyIterator:
 
     async def toArrayForTest(self) -> list:
         """toArray through a 100-element prefetch, which reorders when work happens."""
-        return await self.prefetch(100).toArray()
+        stream = self.prefetch(100)
+        try:
+            return await stream.toArray()
+        finally:
+            await stream.aclose()
 
     async def resolveFully(self) -> None:
         async for _ in self:

@@ -12,6 +12,7 @@ import secrets
 
 from kiln.frontend.data.alea import Alea
 from kiln.frontend.data.lazy_iterator import LazyIterator, done
+from kiln.frontend.data.structure import dispose_all
 
 
 def fresh_seed() -> str:
@@ -52,3 +53,11 @@ class ShuffleIterator(LazyIterator):
                 await self._refill()
                 return chosen
         return done()
+
+    async def aclose(self):
+        for pending in self.buffer:     # read but never handed out
+            if not pending["done"]:
+                dispose_all(pending["value"])
+        self.buffer.clear()
+        self.upstream_exhausted = True
+        await super().aclose()

@@ -123,3 +123,23 @@ def test_breaking_out_of_async_for_closes_the_source_and_prefetch():
     assert closed == [True]
     assert remaining_tasks == 1                   # only main(): the prefetch task is gone
     assert tf.memory()["numTensors"] == before    # read-ahead elements were disposed
+
+
+def test_to_array_after_prefetch_and_take_leaves_no_background_task():
+    async def main():
+        out = await tf.data.array(list(range(100))).prefetch(10).take(3).toArray()
+        return out, len(asyncio.all_tasks())
+    assert run(main()) == ([0, 1, 2], 1)
+
+
+def test_async_filter_returning_tensors_and_abandoned_shuffle_leak_nothing():
+    async def positive(t):
+        await asyncio.sleep(0)
+        return t.greater(0)
+    ds = tf.data.array([tf.scalar(v) for v in (-1, 2, -3, 4)])
+    before = tf.memory()["numTensors"]
+    kept = run(ds.filter(positive).toArray())
+    assert [t.arraySync() for t in kept] == [2, 4]
+    tf.dispose(kept)
+    assert run(ds.shuffle(4, "z").take(1).toArray())[0].dispose() is None
+    assert tf.memory()["numTensors"] == before
