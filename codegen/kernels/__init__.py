@@ -1,5 +1,5 @@
 """Kernel templates, one per kernel kind: each emits the loop nest of one Kernel."""
-from kiln.codegen.kernels import concat, matmul, pointwise, reduce, scan
+from kiln.codegen.kernels import concat, matmul, pointwise, reduce, scan, scatter
 
 TEMPLATES = {
     "pointwise": pointwise.emit,
@@ -7,6 +7,7 @@ TEMPLATES = {
     "matmul": matmul.emit,
     "scan": scan.emit,
     "concat": concat.emit,
+    "scatter": scatter.emit,
 }
 
 SCRATCH = {
