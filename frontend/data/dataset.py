@@ -17,6 +17,10 @@ forEachAsync do it). Deviations from TF.js, each doing what the option promises:
   * zip's size is None when any input's size is unknown (TF.js computes min(n, null) = 0),
     and a dataset used at two leaves is iterated independently for each.
   * repeat() of a dataset that yields nothing ends instead of spinning forever.
+  * batch() batches a list holding Tensors or dicts position by position (TF.js fails on
+    it), so [xs, ys] elements batch like {xs, ys} ones.
+  * map() awaits an async transform (as mapAsync); filter() awaits an async predicate
+    (TF.js documents this but keeps every element, a pending promise being truthy).
 """
 from __future__ import annotations
 
@@ -24,10 +28,10 @@ import math
 
 import numpy as np
 
+from kiln.frontend.data.alea import Alea
 from kiln.frontend.data.combinators import ChainedIterator, PrefetchIterator, ZipIterator
 from kiln.frontend.data.iterators import ArrayIterator, FunctionCallIterator
 from kiln.frontend.data.lazy_iterator import LazyIterator
-from kiln.frontend.data.alea import Alea
 from kiln.frontend.data.shuffle import fresh_seed
 from kiln.frontend.data.structure import deep_map, is_structure
 
