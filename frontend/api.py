@@ -4,6 +4,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from kiln.frontend import constraints, gradients, initializers, regularizers, serialization
+from kiln.frontend.data import PUBLIC as DATA
 from kiln.frontend.engine import op_layer  # noqa: F401  (enables tf.* ops on SymbolicTensors)
 from kiln.frontend.engine.functional import LayersModel, model
 from kiln.frontend.engine.input_layer import InputLayer, input
@@ -24,6 +25,7 @@ layers = SimpleNamespace(**factories())
 initializers_ns = SimpleNamespace(**initializers.FACTORIES, Initializer=initializers.Initializer)
 regularizers_ns = SimpleNamespace(l1=regularizers.l1, l2=regularizers.l2, l1l2=regularizers.l1l2)
 constraints_ns = SimpleNamespace(**constraints.FACTORIES)
+data_ns = SimpleNamespace(**DATA)
 serialization_ns = SimpleNamespace(registerClass=serialization.registerClass,
                                    Serializable=serialization.Serializable)
 
@@ -39,6 +41,7 @@ NAMESPACE = {
     "regularizers": regularizers_ns,
     "constraints": constraints_ns,
     "serialization": serialization_ns,
+    "data": data_ns,
     "train": train,
     "losses": losses_ns,
     "metrics": metrics_ns,
