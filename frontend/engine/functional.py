@@ -383,6 +383,14 @@ class LayersModel(Layer):
         from kiln.frontend.training import trainer
         return trainer.evaluate(self, x, y, config, **kwargs)
 
+    async def fitDataset(self, dataset, config=None, **kwargs):
+        from kiln.frontend.training import trainer
+        return await trainer.fitDataset(self, dataset, config, **kwargs)
+
+    async def evaluateDataset(self, dataset, config=None, **kwargs):
+        from kiln.frontend.training import trainer
+        return await trainer.evaluateDataset(self, dataset, config, **kwargs)
+
     async def trainOnBatch(self, x, y):
         from kiln.frontend.training import trainer
         return await trainer.trainOnBatch(self, x, y)
