@@ -177,8 +177,6 @@ def _entry(ctx: LoweringContext, functions) -> ir.Function:
     fn = ir.Function(ctx.module, ir.FunctionType(I32, [PTR, PTR, I32]), ENTRY)
     bufs, dims, threads = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    if ctx.threads > 1:
-        b.store(threads, parallel.threads_global(ctx.module))
     n_in, n_out = len(g.inputs), len(g.outputs)
     slots = {"input": 0, "output": n_in, "param": n_in + n_out}
     arena_slot = n_in + n_out + len(g.params)
@@ -208,7 +206,7 @@ def _entry(ctx: LoweringContext, functions) -> ir.Function:
             b.store(value, b.gep(packed, [irutil.i64(k)], source_etype=PTR))
         task = _task_trampoline(ctx, kernel, kfn, len(args), extent, granule)
         b.call(parallel.parallel_for(ctx.module, ctx.threads),
-               [task, packed, irutil.i64(ctx.threads)])
+               [task, packed, irutil.i64(ctx.threads), threads])
     for i, v in enumerate(g.outputs):
         loc = _location(plan, v)
         if loc != Location("output", i):

@@ -3,9 +3,10 @@
 A kernel that splits (a GEMM over column blocks, a large elementwise loop over its outer axis)
 is called through a task trampoline: `parallel_for(task, ctx, n)` runs task(ctx, 0..n-1) on
 up to `threads` threads (the calling thread included), claiming task indices with an atomic
-counter. The thread count is an argument of the entry point, stored in a module global, so
-the same machine code serves any count; scratch memory is reserved for the most tasks the
-module was compiled for. Everything lives in the module itself (no runtime library), so
+counter. The thread count is an argument of the entry point, passed down to every
+parallel_for (never stored in a global, so concurrent calls with different counts do not
+race), so the same machine code serves any count; scratch memory is reserved for the most
+tasks the module was compiled for. Everything lives in the module itself (no runtime library), so
 ahead-of-time libraries need only libc.
 """
 from __future__ import annotations
@@ -14,7 +15,6 @@ import llvmlite.ir as ir
 
 from kiln.codegen.irutil import I32, I64, PTR, VOID, counted_loop, entry_alloca, i64
 
-THREADS_GLOBAL = "kiln.threads"
 TASK_TYPE = ir.FunctionType(VOID, [PTR, I64])
 # job: {task function, context, task count, next task index}
 JOB = ir.LiteralStructType([PTR, PTR, I64, I64])
@@ -23,15 +23,6 @@ PTHREAD_T = I64
 
 def _declare(module, name, fnty):
     return module.globals.get(name) or ir.Function(module, fnty, name)
-
-
-def threads_global(module) -> ir.GlobalVariable:
-    glob = module.globals.get(THREADS_GLOBAL)
-    if glob is None:
-        glob = ir.GlobalVariable(module, I32, THREADS_GLOBAL)
-        glob.linkage = "internal"
-        glob.initializer = ir.Constant(I32, 1)
-    return glob
 
 
 class FunctionPointer:
@@ -76,24 +67,25 @@ def _worker(module) -> ir.Function:
 
 
 def parallel_for(module, max_tasks: int) -> ir.Function:
-    """void parallel_for(task, ctx, n): task(ctx, i) for i < n on up to min(threads, n)
-    threads (falling back to the calling thread if a thread cannot be created)."""
+    """void parallel_for(task, ctx, n, threads): task(ctx, i) for i < n on up to
+    min(threads, n, max_tasks) threads (`threads` is an i32; the calling thread runs tasks
+    too, and alone if no thread can be created)."""
     name = "kiln.parallel_for"
     if name in module.globals:
         return module.globals[name]
     create = _declare(module, "pthread_create", ir.FunctionType(I32, [PTR, PTR, PTR, PTR]))
     join = _declare(module, "pthread_join", ir.FunctionType(I32, [PTHREAD_T, PTR]))
     worker = _worker(module)
-    fn = ir.Function(module, ir.FunctionType(VOID, [PTR, PTR, I64]), name)
+    fn = ir.Function(module, ir.FunctionType(VOID, [PTR, PTR, I64, I32]), name)
     fn.linkage = "internal"
-    task, ctx, n = fn.args
+    task, ctx, n, requested = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     job = entry_alloca(b, JOB, "job")
     tids = entry_alloca(b, ir.ArrayType(PTHREAD_T, max_tasks), "tids")
     started = entry_alloca(b, ir.ArrayType(I32, max_tasks), "started")
     for k, value in enumerate((task, ctx, n, i64(0))):
         b.store(value, b.gep(job, [i64(0), ir.Constant(I32, k)], source_etype=JOB))
-    threads = b.sext(b.load(threads_global(module), typ=I32), I64)
+    threads = b.sext(requested, I64)
     threads = b.select(b.icmp_signed("<", threads, n), threads, n)
     threads = b.select(b.icmp_signed("<", threads, i64(max_tasks)), threads, i64(max_tasks))
     with counted_loop(b, threads, start=1, name="spawn") as t:
