@@ -44,6 +44,15 @@ def compile_ir(text: str, target: Target) -> bytes:
     return target.machine.emit_object(mod)
 
 
+def emit_data_object(text: str, target: Target) -> bytes:
+    """Emit an object for a module that holds only data (no optimizer: nothing to optimize,
+    and megabytes of constants would only slow it down)."""
+    _init_llvm()
+    mod = llvm.parse_assembly(text)
+    mod.verify()
+    return target.machine.emit_object(mod)
+
+
 def assembly(text: str, target: Target) -> str:
     return target.machine.emit_assembly(optimized_module(text, target))
 

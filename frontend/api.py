@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from kiln.frontend import constraints, gradients, initializers, regularizers, serialization
+from kiln.frontend import aot, constraints, gradients, initializers, regularizers, serialization
 from kiln.frontend.data import PUBLIC as DATA
 from kiln.frontend.engine import op_layer  # noqa: F401  (enables tf.* ops on SymbolicTensors)
 from kiln.frontend.engine.functional import LayersModel, model
@@ -56,6 +56,7 @@ NAMESPACE = {
     "valueAndGrads": gradients.valueAndGrads,
     "variableGrads": gradients.variableGrads,
     "sequential": sequential,
+    "loadCompiled": aot.loadCompiled,
     "model": model,
     "input": input,
     "LayersModel": LayersModel,
