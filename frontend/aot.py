@@ -30,6 +30,8 @@ WEIGHTS_MODES = ("embed", "file")
 _C_KEYWORDS = set("""auto break case char const continue default do double else enum extern float
 for goto if inline int long register restrict return short signed sizeof static struct switch
 typedef union unsigned void volatile while _Bool _Complex _Imaginary bool true false""".split())
+# libNAME.so must not shadow the C runtime's own libraries (`-lm` would find the model)
+_RUNTIME_LIBRARIES = {"c", "m", "dl", "rt", "pthread", "util", "gcc", "gcc_s", "stdc++"}
 
 
 def check_library_name(name) -> str:
@@ -38,6 +40,9 @@ def check_library_name(name) -> str:
             or name in _C_KEYWORDS:
         raise ValueError(f"library name {name!r} must be a C identifier (letters, digits and "
                          "underscores, not starting with a digit, not a C keyword)")
+    if name in _RUNTIME_LIBRARIES:
+        raise ValueError(f"library name {name!r} would make lib{name}.so, the name of a C "
+                         "runtime library; choose another name")
     return name
 
 

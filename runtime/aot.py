@@ -24,6 +24,7 @@ from kiln.codegen.aot_header import header_text
 from kiln.ir.graph import Graph
 from kiln.passes import compile_plan
 from kiln.runtime import cache
+from kiln.runtime.executable import evaluate_constants
 from kiln.runtime.linker import link_relocatable, link_shared
 
 
@@ -61,7 +62,8 @@ def build_library(graph: Graph, params, spec: aot.LibrarySpec, out,
     target = target or codegen.host_target()
     out = prepare_output_folder(out)
     plan = compile_plan(graph, scratch_bytes=partial(codegen.scratch_bytes, target=target,
-                                                     threads=spec.threads))
+                                                     threads=spec.threads),
+                        evaluate=evaluate_constants)
     module = aot.library_module(plan, spec, target)
     code = cache.object_code(str(module), target)
     blob = aot.weights_blob(plan, params)

@@ -1,0 +1,46 @@
+"""The example C program (examples/aot/main.c), built with cc against a compiled library,
+prints what model.predict computes."""
+import numpy as np
+from kiln.frontend.aot import compile_model
+from tests.aot.helpers import build_predict, mlp, predict_arrays, random_inputs, run_predict
+
+
+def check_close(got, expected):
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected):
+        assert g.shape == e.shape and g.dtype == e.dtype
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
+
+
+def test_mlp_w2_prints_predict_outputs(w2):
+    model, out = w2
+    program = build_predict(out, "w2")
+    arrays = random_inputs(model, 3)              # three samples through the batch-1 library
+    check_close(run_predict(program, arrays), predict_arrays(model, arrays))
+
+
+def test_functional_multi_input_multi_output(multi):
+    model, out = multi
+    program = build_predict(out, "multi")
+    arrays = random_inputs(model, 5, seed=1)      # two full chunks of 2, then a partial one
+    got = run_predict(program, arrays)
+    check_close(got, predict_arrays(model, arrays))
+    assert [o.shape for o in got] == [(5, 4), (5, 1)]
+
+
+def test_weights_file(tmp_path):
+    model = mlp(units=(32,), inputs=5, classes=3)
+    files = compile_model(model, tmp_path, name="small", weights="file", batch=4)
+    assert files.weights == tmp_path / "small.weights"
+    program = build_predict(tmp_path, "small", weights_file=True)
+    arrays = random_inputs(model, 4)
+    check_close(run_predict(program, arrays, files.weights), predict_arrays(model, arrays))
+
+
+def test_target_x86_64_v2_runs_here(tmp_path):
+    model = mlp(units=(64, 32), inputs=20, classes=5)
+    files = compile_model(model, tmp_path, name="v2", targetCpu="x86-64-v2")
+    assert "Built for CPU: x86-64-v2" in files.header.read_text()
+    program = build_predict(tmp_path, "v2")
+    arrays = random_inputs(model, 2)
+    check_close(run_predict(program, arrays), predict_arrays(model, arrays))
