@@ -49,8 +49,7 @@ def prepare_output_folder(out) -> Path:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise type(e)(e.errno, f"cannot create the output folder {str(out)!r}: "
-                               f"{e.strerror}") from None
+        raise type(e)(f"cannot create the output folder {str(out)!r}: {e.strerror}") from None
     if not os.access(out, os.W_OK | os.X_OK):
         raise PermissionError(f"output folder {str(out)!r} is not writable")
     return out
@@ -71,8 +70,7 @@ def build_library(graph: Graph, params, spec: aot.LibrarySpec, out,
     try:
         tmp = Path(tempfile.mkdtemp(prefix=".kiln-build-", dir=out))
     except OSError as e:
-        raise type(e)(e.errno, f"cannot write in the output folder {str(out)!r}: "
-                               f"{e.strerror}") from None
+        raise type(e)(f"cannot write in the output folder {str(out)!r}: {e.strerror}") from None
     try:
         objects = [tmp / "code.o"]
         objects[0].write_bytes(code)

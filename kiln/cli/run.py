@@ -26,8 +26,9 @@ def add_arguments(parser) -> None:
                         help="samples per compiled call (predict's batchSize, default 32)")
 
 
-def read_inputs(paths, input_names) -> list[np.ndarray]:
-    """Arrays for the model's inputs, in order, from the --input files."""
+def read_inputs(paths, input_names, dtypes) -> list[np.ndarray]:
+    """Arrays for the model's inputs, in order, from the --input files, in the inputs'
+    dtypes (float32 for float data; integer data for int32 inputs)."""
     arrays: dict = {}
     ordered: list = []
     for path in map(Path, paths):
@@ -59,14 +60,19 @@ def read_inputs(paths, input_names) -> list[np.ndarray]:
         if unknown or missing:
             raise UserError(f"the model's inputs are {input_names}; the input files name "
                             f"{sorted(arrays)}")
-        return [arrays[n] for n in input_names]
-    if len(ordered) != len(input_names):
+        ordered = [arrays[n] for n in input_names]
+    elif len(ordered) != len(input_names):
         raise UserError(f"the model has {len(input_names)} input(s) {input_names}, but "
                         f"{len(ordered)} input array(s) were given")
-    for name, a in zip(input_names, ordered):
-        if a.dtype.kind not in "biuf":
-            raise UserError(f"input {name!r}: expected numbers, got an array of {a.dtype}")
-    return ordered
+    return [_as_dtype(a, name, dtype) for a, name, dtype in zip(ordered, input_names, dtypes)]
+
+
+def _as_dtype(a: np.ndarray, name: str, dtype: str) -> np.ndarray:
+    if a.dtype.kind not in "biuf":
+        raise UserError(f"input {name!r}: expected numbers, got an array of {a.dtype}")
+    if dtype == "int32" and a.dtype.kind == "f" and not np.array_equal(a, np.round(a)):
+        raise UserError(f"input {name!r} is int32, but the data has fractions")
+    return a.astype({"float32": np.float32, "int32": np.int32, "bool": np.bool_}[dtype])
 
 
 def write_outputs(path: Path, arrays, names) -> None:
@@ -97,7 +103,7 @@ def main(args) -> int:
     start = time.perf_counter()
     model = load_model(args.model)
     loaded = time.perf_counter()
-    inputs = read_inputs(args.input, model.inputNames)
+    inputs = read_inputs(args.input, model.inputNames, [x.dtype for x in model.inputs])
     outputs = model.predict(inputs if len(inputs) > 1 else inputs[0],
                             {"batchSize": args.batch_size})
     first = time.perf_counter()
