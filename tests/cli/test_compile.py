@@ -48,7 +48,7 @@ def test_options_weights_file_batch_and_target(tmp_path, capsys):
     assert (tmp_path / f"{name}.weights").is_file()
     header = (tmp_path / f"{name}.h").read_text()
     assert "int            rings_load_weights(const char *path);" in header
-    assert "input  0: dense_Dense1_input        [3, 2] float32" in header
+    assert "input  0: dense_Dense1_input       [3, 2] float32 (float, 24 bytes)" in header
     program = build_predict(tmp_path, name, weights_file=True)
     done = subprocess.run([program, ROOT / "examples/aot/input.txt", tmp_path / "rings.weights"],
                           capture_output=True, text=True, check=True)
