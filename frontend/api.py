@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from kiln.frontend import constraints, initializers, regularizers, serialization
+from kiln.frontend import constraints, initializers, io, regularizers, serialization
 from kiln.frontend.engine import op_layer  # noqa: F401  (enables tf.* ops on SymbolicTensors)
 from kiln.frontend.engine.functional import LayersModel, model
 from kiln.frontend.engine.input_layer import InputLayer, input
@@ -26,6 +26,16 @@ constraints_ns = SimpleNamespace(**constraints.FACTORIES)
 serialization_ns = SimpleNamespace(registerClass=serialization.registerClass,
                                    Serializable=serialization.Serializable)
 
+models_ns = SimpleNamespace(modelFromJSON=io.modelFromJSON)
+io_ns = SimpleNamespace(
+    fromMemory=io.fromMemory, fromMemorySync=io.fromMemorySync,
+    withSaveHandler=io.withSaveHandler, withSaveHandlerSync=io.withSaveHandlerSync,
+    fileSystem=io.FileSystemHandler, http=io.HTTPHandler, browserHTTPRequest=io.HTTPHandler,
+    ModelFormatError=io.ModelFormatError, UnsupportedModelError=io.UnsupportedModelError,
+    WeightsError=io.WeightsError, UnsafePathError=io.UnsafePathError,
+    ModelFileNotFoundError=io.ModelFileNotFoundError, ModelIOError=io.ModelIOError,
+    MissingDependencyError=io.MissingDependencyError)
+
 NAMESPACE = {
     **OPS,
     "layers": layers,
@@ -33,6 +43,9 @@ NAMESPACE = {
     "regularizers": regularizers_ns,
     "constraints": constraints_ns,
     "serialization": serialization_ns,
+    "models": models_ns,
+    "io": io_ns,
+    "loadLayersModel": io.loadLayersModel,
     "sequential": sequential,
     "model": model,
     "input": input,

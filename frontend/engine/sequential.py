@@ -80,6 +80,11 @@ class Sequential(LayersModel):
     def _rebuild(self) -> None:
         self._init_graph(self.inputs, self.outputs)
 
+    @staticmethod
+    def fromConfig(cls, config):
+        from kiln.frontend.engine.container_config import sequential_from_config
+        return sequential_from_config(cls, config)
+
     def getConfig(self) -> dict:
         return {"name": self.name, "layers": [
             {"className": layer.getClassName(), "config": layer.getConfig()}
