@@ -127,7 +127,10 @@ async def model_from_artifacts(artifacts: dict, strict: bool = True, custom_obje
     if artifacts.get("userDefinedMetadata") is not None:
         model.setUserDefinedMetadata(artifacts["userDefinedMetadata"])
     named = artifacts.get("weights")     # [(spec, array)] decoded by the handler
-    if named is not None:
+    if artifacts.get("weightsByLayer") is not None:      # legacy Keras .h5
+        from kiln.frontend.io.keras_file import load_weights_by_layer
+        load_weights_by_layer(model, dict(artifacts["weightsByLayer"]), strict, where)
+    elif named is not None:
         model_weights, optimizer_weights = split_optimizer_weights(named)
         load_weights(model, model_weights, strict, where)
         optimizer = getattr(model, "optimizer", None)
