@@ -58,7 +58,8 @@ def parse_model_json(text: str | bytes, where: str) -> dict:
     except UnicodeDecodeError as e:
         raise ModelFormatError(f"{where}: not a text file ({e.reason})") from None
     except json.JSONDecodeError as e:
-        truncated = " (the file looks truncated)" if e.pos >= len(text) - 1 else ""
+        at_end = e.pos >= len(text.rstrip()) - 1 or e.msg.startswith("Unterminated")
+        truncated = " (the file looks truncated)" if at_end else ""
         raise ModelFormatError(f"{where}: invalid JSON at line {e.lineno} column {e.colno}: "
                                f"{e.msg}{truncated}") from None
     if not isinstance(data, dict):
