@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import weakref
 
 import numpy as np
 
@@ -137,6 +138,15 @@ class Tensor:
     __hash__ = object.__hash__
 
 
+_variables_by_name: "weakref.WeakValueDictionary[str, Variable]" = weakref.WeakValueDictionary()
+
+
+def variable_named(name: str) -> "Variable | None":
+    """The live variable with this name, if any (TF.js's registered variables)."""
+    v = _variables_by_name.get(name)
+    return v if v is not None and not v.isDisposed else None
+
+
 class Variable(Tensor):
     """A mutable tensor: `assign` replaces its values in place (same shape and dtype)."""
 
@@ -148,6 +158,7 @@ class Variable(Tensor):
         super().__init__(np.array(data, dtype=as_dtype(dtype or data.dtype).np, copy=True, order="C"))
         self.trainable = bool(trainable)
         self.name = name if name is not None else str(next(Variable._names))
+        _variables_by_name[self.name] = self
 
     def assign(self, value) -> None:
         target = self.buffer("assign")
