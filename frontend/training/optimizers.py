@@ -29,18 +29,21 @@ class Optimizer(Serializable):
         self._slots: dict[int, dict[str, Variable]] = {}
         self._slot_order: list[tuple[Variable, str]] = []
         self._scalars: dict[str, Variable] = {}
+        self._values: dict[str, float] = {}
 
     # ---- state -----------------------------------------------------------------------
     def _scalar(self, name: str, value: float) -> Variable:
         """A hyperparameter or accumulator scalar held in a variable (so changing it needs no
         recompilation)."""
         if name not in self._scalars:
+            self._values[name] = float(value)
             self._scalars[name] = Variable(np.array(value, np.float32), trainable=False,
                                            name=f"{self.getClassName()}_{id(self)}/{name}")
         return self._scalars[name]
 
     def _set_scalar(self, name: str, value: float) -> None:
         self._scalar(name, value).assign(np.array(value, np.float32))
+        self._values[name] = float(value)
 
     def _slot(self, variable: Variable, name: str, initial: float) -> Variable:
         slots = self._slots.setdefault(id(variable), {})
@@ -57,7 +60,9 @@ class Optimizer(Serializable):
 
     @property
     def learningRate(self) -> float:
-        return float(self._scalars["learningRate"].dataSync()[0])
+        # The value as given (0.01), not its float32 rounding (0.009999999776...): getConfig
+        # writes it to model.json as TF.js does.
+        return self._values["learningRate"]
 
     @learningRate.setter
     def learningRate(self, value: float) -> None:
