@@ -137,7 +137,8 @@ async def model_from_artifacts(artifacts: dict, strict: bool = True, custom_obje
         optimizer = getattr(model, "optimizer", None)
         if optimizer is not None and optimizer_weights:
             from kiln.runtime.tensor import Tensor
-            result = optimizer.setWeights([{"name": spec["name"], "tensor": Tensor(array)}
+            live = live_slot_names(model)
+            result = optimizer.setWeights([{"name": live(spec["name"]), "tensor": Tensor(array)}
                                            for spec, array in optimizer_weights])
             if hasattr(result, "__await__"):
                 await result
@@ -145,6 +146,17 @@ async def model_from_artifacts(artifacts: dict, strict: bool = True, custom_obje
         raise WeightsError(f"{where}: the artifacts contain weight data but no weight specs, "
                            "so the weights cannot be loaded")
     return model
+
+
+def live_slot_names(model):
+    """Optimizer slots are saved under the weights' original names ('dense/kernel/m'); the
+    model's variables may carry a deduplicated name ('dense/kernel_1') in this process."""
+    names = {w.originalName: w.name for w in model.weights}
+
+    def live(slot_name: str) -> str:
+        owner = max((o for o in names if slot_name.startswith(o + "/")), key=len, default=None)
+        return slot_name if owner is None else names[owner] + slot_name[len(owner):]
+    return live
 
 
 async def model_from_json(modelAndWeightsConfig, customObjects=None):

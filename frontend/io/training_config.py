@@ -32,11 +32,14 @@ def _map_names(value, fn):
 
 
 def training_config(model) -> dict:
-    metrics = getattr(model, "metrics", None)
+    """TF.js's getTrainingConfig: the loss and metrics as given to compile, snake_cased."""
+    compiled = getattr(model, "compiled", None)
+    loss = getattr(compiled, "loss_config", None)
+    metrics = getattr(compiled, "metrics_config", None)
     if metrics is not None and not isinstance(metrics, (list, tuple, dict)):
         metrics = [metrics]
     optimizer = model.optimizer
-    return {"loss": _map_names(getattr(model, "loss", None), to_snake_case),
+    return {"loss": _map_names(loss, to_snake_case),
             "metrics": _map_names(metrics, to_snake_case),
             "optimizer_config": {"class_name": optimizer.getClassName(),
                                  "config": optimizer.getConfig()}}
