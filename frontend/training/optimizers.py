@@ -138,7 +138,9 @@ class Optimizer(Serializable):
 
     async def getWeights(self) -> list[dict]:
         weights = [{"name": "iter", "tensor": Tensor(np.array(self.iterations_, np.int32))}]
-        for variable, name in self._slot_order:
+        # TF.js lists slots by kind, then by variable: all 'm' before all 'v'.
+        kinds = list(dict.fromkeys(name for _, name in self._slot_order))
+        for variable, name in sorted(self._slot_order, key=lambda e: kinds.index(e[1])):
             slot = self._slots[id(variable)][name]
             weights.append({"name": slot.name, "tensor": slot.clone()})
         return weights
