@@ -137,7 +137,7 @@ async def model_from_artifacts(artifacts: dict, strict: bool = True, custom_obje
         optimizer = getattr(model, "optimizer", None)
         if optimizer is not None and optimizer_weights:
             from kiln.runtime.tensor import Tensor
-            live = live_slot_names(model)
+            live = live_slot_names(model, [spec["name"] for spec, _ in optimizer_weights])
             result = optimizer.setWeights([{"name": live(spec["name"]), "tensor": Tensor(array)}
                                            for spec, array in optimizer_weights])
             if hasattr(result, "__await__"):
@@ -148,14 +148,31 @@ async def model_from_artifacts(artifacts: dict, strict: bool = True, custom_obje
     return model
 
 
-def live_slot_names(model):
-    """Optimizer slots are saved under the weights' original names ('dense/kernel/m'); the
-    model's variables may carry a deduplicated name ('dense/kernel_1') in this process."""
-    names = {w.originalName: w.name for w in model.weights}
+def live_slot_names(model, slot_names: list[str]):
+    """Map saved optimizer slot names ('<weight>/m') onto this model's live variables.
+
+    Slots are saved under the weight's original name ('dense/kernel/m'), but a file written
+    in a process where the name was taken carries the deduplicated one ('dense/kernel_2/m'),
+    and this model's variables may be deduplicated too. Owners that are not original names
+    of this model's weights are matched by position, as TF.js's setWeights does (the k-th
+    distinct owner is the k-th trainable weight)."""
+    weights = model.trainableWeights
+    by_original = {w.originalName: w.name for w in model.weights}
+    owners = list(dict.fromkeys(n.rsplit("/", 1)[0] for n in slot_names if "/" in n))
+    if all(o in by_original for o in owners):
+        mapping = {o: by_original[o] for o in owners}
+    elif len(owners) == len(weights):
+        mapping = {o: w.name for o, w in zip(owners, weights)}
+    else:
+        raise WeightsError(f"model {model.name!r}: the saved optimizer state has slots for "
+                           f"{len(owners)} weights, the model has {len(weights)} trainable "
+                           "weights")
 
     def live(slot_name: str) -> str:
-        owner = max((o for o in names if slot_name.startswith(o + "/")), key=len, default=None)
-        return slot_name if owner is None else names[owner] + slot_name[len(owner):]
+        if "/" not in slot_name:
+            return slot_name
+        owner, slot = slot_name.rsplit("/", 1)
+        return f"{mapping[owner]}/{slot}"
     return live
 
 

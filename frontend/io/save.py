@@ -19,14 +19,20 @@ def named_weights(model, trainable_only: bool = False):
     return [(w.originalName, w.read().buffer("save")) for w in weights]
 
 
-async def optimizer_weights(optimizer):
-    """[(name, array)] from optimizer.getWeights() ([{name, tensor}], maybe async)."""
+async def optimizer_weights(optimizer, model):
+    """[(name, array)] from optimizer.getWeights() ([{name, tensor}], maybe async), slots
+    named after their weight's original name ('dense/kernel/m', not 'dense/kernel_3/m'), as
+    TF.js writes them from a fresh process."""
     result = optimizer.getWeights()
     if inspect.isawaitable(result):
         result = await result
+    originals = {w.name: w.originalName for w in model.weights}
     named = []
     for entry in result or []:
         name, tensor = (entry["name"], entry["tensor"]) if isinstance(entry, dict) else entry
+        owner, _, slot = name.rpartition("/")
+        if owner in originals:
+            name = f"{originals[owner]}/{slot}"
         named.append((name, tensor.buffer("save") if hasattr(tensor, "buffer") else tensor))
     return named
 
@@ -41,7 +47,8 @@ async def model_artifacts(model, trainable_only=False, include_optimizer=False) 
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None:
         artifacts["trainingConfig"] = training_config(model)
-        opt_specs, opt_data = encode_weights(await optimizer_weights(optimizer), "optimizer")
+        opt_specs, opt_data = encode_weights(await optimizer_weights(optimizer, model),
+                                             "optimizer")
         specs, data = specs + opt_specs, data + opt_data
     metadata = model.getUserDefinedMetadata() if hasattr(model, "getUserDefinedMetadata") \
         else None
