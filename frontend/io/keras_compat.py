@@ -25,6 +25,12 @@ CLASS_ALIASES = {
     "LecunNormal": "LeCunNormal",
 }
 CONTAINERS = ("Model", "Functional", "Sequential")
+# Options Keras writes for a class but never uses: SeparableConv2D inherits the kernel_*
+# options of its base class and ignores them (TF.js refuses them).
+IGNORED_OPTIONS = {
+    "SeparableConv2D": ("kernel_initializer", "kernel_regularizer", "kernel_constraint"),
+    "SeparableConv1D": ("kernel_initializer", "kernel_regularizer", "kernel_constraint"),
+}
 DROPPED_KEYS = ("module", "registered_name", "build_config", "compile_config",
                 "shared_object_id")
 
@@ -63,8 +69,13 @@ def _normalize_object(obj: dict) -> dict:
             config["dtype"] = _dtype_name(config["dtype"])
         if class_name == "InputLayer" and "batch_shape" in config:
             config["batch_input_shape"] = config.pop("batch_shape")
+        for key in IGNORED_OPTIONS.get(class_name, ()):
+            config.pop(key, None)
         if class_name in CONTAINERS:
             config.pop("build_input_shape", None)
+            for key in ("input_layers", "output_layers"):
+                if key in config:
+                    config[key] = _endpoint_list(config[key])
             if isinstance(config.get("dtype"), str) or config.get("dtype") is None:
                 config.pop("dtype", None)
             if isinstance(config.get("layers"), list):
@@ -76,6 +87,16 @@ def _normalize_object(obj: dict) -> dict:
     if "inbound_nodes" in obj:
         result["inbound_nodes"] = obj["inbound_nodes"]
     return result
+
+
+def _endpoint_list(value):
+    """Keras 3 writes a single-input model's input_layers as one ['name', 0, 0] triple and a
+    dict-structured one as {key: triple}; TF.js's form is always a list of triples."""
+    if isinstance(value, dict):
+        return [_endpoint_list(v)[0] for v in value.values()]
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        return [value]
+    return value
 
 
 def _normalize_layer_list(layers: list) -> list:

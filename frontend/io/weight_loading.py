@@ -2,7 +2,9 @@
 
 A manifest name is looked up among the model's weights' `originalName`s
 ('dense_Dense1/kernel'); failing that, with its second-to-last path element removed (TF >= 2.2
-writes 'lstm/lstm_cell/kernel' for 'lstm/kernel'). Keras 3 names ('layers/dense/vars/0',
+writes 'lstm/lstm_cell/kernel' for 'lstm/kernel'), or without a leading model name (Keras 3
+.h5 files through the converter: 'cnn_bn/conv2d/kernel'), or under TF.js's name for a weight
+Keras 3 renamed (DepthwiseConv2D's 'kernel' is 'depthwise_kernel'). Keras 3 names ('layers/dense/vars/0',
 'layers/functional/layers/dense/vars/1') address weights by position: Keras names each layer
 of a model by its snake_cased class name, deduplicated in layer order ('dense', 'dense_1'),
 and numbers a layer's variables in order (trainable first). In strict mode (the default)
@@ -89,6 +91,25 @@ def _keras3_targets(model, names: list[str]) -> dict[str, object]:
     return targets
 
 
+# Keras 3 renamed some weights TF.js (and Keras 2) name otherwise.
+WEIGHT_NAME_ALIASES = {"kernel": ("depthwise_kernel",)}
+
+
+def _lookup(name_to_weight: dict, model_name: str, tokens: list[str]):
+    """TF.js's retry without the second-to-last element ('lstm/lstm_cell/kernel'), also
+    after dropping a leading model name (Keras 3 .h5 through the converter writes
+    'cnn_bn/conv2d/kernel')."""
+    candidates = [tokens]
+    if tokens[0] == model_name and len(tokens) > 2:
+        candidates.append(tokens[1:])
+    for t in candidates:
+        for form in (t, t[:-2] + t[-1:]):
+            weight = name_to_weight.get("/".join(form))
+            if weight is not None:
+                return weight
+    return None
+
+
 def load_weights(model, named, strict: bool = True, where: str = "model") -> None:
     """Assign [(spec, array)] to the model's weights (TF.js's LayersModel.loadWeights)."""
     name_to_weight: dict[str, object] = {}
@@ -109,8 +130,11 @@ def load_weights(model, named, strict: bool = True, where: str = "model") -> Non
         name = spec["name"]
         weight = name_to_weight.get(name)
         if weight is None and not keras3:
+            weight = _lookup(name_to_weight, model.name, name.split("/"))
+        if weight is None and not keras3:
             tokens = name.split("/")
-            weight = name_to_weight.get("/".join(tokens[:-2] + tokens[-1:]))
+            for alias in WEIGHT_NAME_ALIASES.get(tokens[-1], ()):
+                weight = weight or _lookup(name_to_weight, model.name, tokens[:-1] + [alias])
         if weight is None and keras3:
             weight = keras3_targets.get(name)
         if weight is None:

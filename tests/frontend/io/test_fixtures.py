@@ -17,6 +17,7 @@ import kiln as tf
 from kiln.frontend.io import UnsupportedModelError
 from tests.frontend.io.fixtures import (FIXTURES, arrays, io_json_for, keras_files,
                                         missing_classes, model_dirs)
+from tests.frontend.io.keras_references import REFERENCES as KERAS_REFERENCES
 
 RTOL, ATOL = 1e-5, 1e-6
 
@@ -27,6 +28,9 @@ REFERENCE_KEYS = {
     # weights violate the constraints, so Keras's own predictions are the reference.
     "keras/constraints": "outputs_keras_unconstrained",
 }
+# tfjs/batchnorm_axis1, tfjs/preprocessing (second output) and tfjs/resizing: TF.js 4.22
+# computes these differently from Keras (see keras_references.py); the reference is Keras's
+# definition computed in numpy from the fixture's own weights.
 
 
 def _case_id(path: pathlib.Path) -> str:
@@ -64,8 +68,8 @@ def _outputs(model, path, inputs):
 
 def _references(path, io):
     case = _case_id(path)
-    if case == "tfjs/batchnorm_axis1":
-        return batchnorm_axis1_reference(path, arrays(io["inputs"])[0])
+    if case in KERAS_REFERENCES:
+        return KERAS_REFERENCES[case](path, arrays(io["inputs"])[0])
     return arrays(io[REFERENCE_KEYS.get(case, "outputs")])
 
 
@@ -80,40 +84,6 @@ def test_fixture_loads_and_predicts(path):
     for i, (got, want) in enumerate(zip(outputs, references)):
         np.testing.assert_allclose(np.asarray(got).reshape(want.shape), want, rtol=RTOL,
                                    atol=ATOL, err_msg=f"{_case_id(path)} output {i}")
-
-
-def batchnorm_axis1_reference(path, x):
-    """TF.js 4.22 computes BatchNormalization(axis 1) on a 4-D tensor wrongly (it cycles the
-    per-channel parameters over the flat tensor), so the recorded outputs are not the
-    reference: this is Keras's definition, in numpy, from the fixture's own weights."""
-    specs = [w for g in _manifest(path) for w in g["weights"]]
-    raw = (path / "weights.bin").read_bytes()
-    weights, offset = {}, 0
-    for spec in specs:
-        count = int(np.prod(spec["shape"]))
-        weights[spec["name"].split("/")[-1] + "@" + spec["name"].split("_")[0]] = np.frombuffer(
-            raw, "<f4", count, offset).reshape(spec["shape"])
-        offset += 4 * count
-    kernel, bias = weights["kernel@conv2d"], weights["bias@conv2d"]
-    n, c, h, w = x.shape
-    kh, kw, _, filters = kernel.shape
-    conv = np.zeros((n, filters, h - kh + 1, w - kw + 1), np.float64)
-    for i in range(kh):
-        for j in range(kw):
-            patch = x[:, :, i:i + conv.shape[2], j:j + conv.shape[3]]
-            conv += np.einsum("nchw,cf->nfhw", patch, kernel[i, j])
-    conv += bias[None, :, None, None]
-    per_channel = [weights[f"{k}@batch"][None, :, None, None]
-                   for k in ("gamma", "beta", "moving_mean", "moving_variance")]
-    gamma, beta, mean, var = per_channel
-    bn = (conv - mean) / np.sqrt(var + 1e-3) * gamma + beta
-    dense = bn.reshape(n, -1) @ weights["kernel@dense"] + weights["bias@dense"]
-    return [bn.astype(np.float32), dense.astype(np.float32)]
-
-
-def _manifest(path):
-    import json
-    return json.loads((path / "model.json").read_text())["weightsManifest"]
 
 
 def test_every_fixture_folder_is_swept():
