@@ -200,3 +200,18 @@ def test_custom_layer_round_trips_through_register_class():
     tf.serialization.registerClass(Doubler)
     rebuilt = asyncio.run(tf.models.modelFromJSON(text))
     assert isinstance(rebuilt.getLayer("doubler"), Doubler)
+
+
+def test_keras3_single_endpoints_are_bare_triples():
+    """Keras 3 writes a one-input model's input_layers as ['x', 0, 0], not [['x', 0, 0]]."""
+    topology = {"class_name": "Functional", "config": {
+        "name": "one", "layers": [
+            {"class_name": "InputLayer", "name": "x", "inbound_nodes": [],
+             "config": {"batch_shape": [None, 3], "dtype": "float32", "name": "x"}},
+            {"class_name": "Dense", "name": "d", "config": {"name": "d", "units": 2},
+             "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {
+                 "shape": [None, 3], "dtype": "float32", "keras_history": ["x", 0, 0]}}],
+                 "kwargs": {}}]}],
+        "input_layers": ["x", 0, 0], "output_layers": ["d", 0, 0]}}
+    model = asyncio.run(tf.models.modelFromJSON(topology))
+    assert model.inputNames == ["x"] and model.outputNames == ["d"]

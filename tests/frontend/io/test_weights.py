@@ -107,3 +107,13 @@ def test_op_layers_cannot_be_serialized_and_say_why():
     model = tf.model({"inputs": x, "outputs": y})
     with pytest.raises(NotImplementedError, match="registerClass"):
         model.toJSON()
+
+
+def test_weight_names_prefixed_with_the_model_name():
+    """Keras 3 models saved to .h5 and converted carry the model name: 'mlp/hidden/kernel'."""
+    model = mlp()
+    values = [np.full(w.shape, i + 1, np.float32) for i, w in enumerate(model.weights)]
+    named = [({"name": f"mlp/{w.originalName}"}, v) for w, v in zip(model.weights, values)]
+    load_weights(model, named)
+    for w, v in zip(model.getWeights(), values):
+        np.testing.assert_array_equal(w.dataSync(), v.ravel())
