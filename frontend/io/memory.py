@@ -58,3 +58,24 @@ def withSaveHandler(saveHandler):
 
 def withSaveHandlerSync(saveHandler):
     return PassthroughSaver(saveHandler)
+
+
+async def encodeWeights(tensors, group=None) -> dict:
+    """tf.io.encodeWeights({name: tensor} | [{'name', 'tensor'}], group?) ->
+    {'data': bytes, 'specs': [...]}."""
+    from kiln.frontend.io.weights import encode_weights
+    items = tensors.items() if isinstance(tensors, dict) else \
+        [(e["name"], e["tensor"]) for e in tensors]
+    named = [(name, t.buffer("encodeWeights") if hasattr(t, "buffer") else t)
+             for name, t in items]
+    specs, data = encode_weights(named, group)
+    return {"data": data, "specs": specs}
+
+
+def decodeWeights(buffer, specs) -> dict:
+    """tf.io.decodeWeights(bytes, specs) -> {name: Tensor}."""
+    from kiln.frontend.io.artifacts import weight_data_bytes
+    from kiln.frontend.io.weights import decode_weights
+    from kiln.runtime.tensor import Tensor
+    return {spec["name"]: Tensor(array) for spec, array in
+            decode_weights(weight_data_bytes(buffer), specs, "decodeWeights")}

@@ -82,6 +82,11 @@ def parse_model_json(text: str | bytes, where: str) -> dict:
             isinstance(g.get("weights"), list) for g in manifest)):
         raise ModelFormatError(f"{where}: 'weightsManifest' must be a list of "
                                "{'paths': [...], 'weights': [...]} groups")
+    for group in manifest or []:
+        for spec in group["weights"]:
+            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+                raise ModelFormatError(f"{where}: every weight in 'weightsManifest' needs a "
+                                       f"'name', got {str(spec)[:100]}")
     return data
 
 

@@ -1,6 +1,7 @@
 """Which IO handler serves a URL or path (TF.js's io.getLoadHandlers / getSaveHandlers).
 
     an object with load() / save()     used as is
+    a URL a registered router claims   that router's handler
     'http://...', 'https://...'        HTTPHandler
     'file://...' or a plain path       FileSystemHandler; '*.keras' / '*.h5' -> KerasFileHandler
 """
@@ -12,6 +13,33 @@ from kiln.frontend.io.file_system import FileSystemHandler, strip_scheme
 from kiln.frontend.io.http import HTTPHandler, _check_relative, is_http_url
 
 BROWSER_SCHEMES = ("localstorage://", "indexeddb://", "downloads://")
+# tf.io.registerLoadRouter / registerSaveRouter: functions url -> handler or None, consulted
+# before the built-in schemes.
+LOAD_ROUTERS: list = []
+SAVE_ROUTERS: list = []
+
+
+def registerLoadRouter(router) -> None:
+    LOAD_ROUTERS.append(router)
+
+
+def registerSaveRouter(router) -> None:
+    SAVE_ROUTERS.append(router)
+
+
+def _routed(routers, url, *args):
+    return [h for h in (r(url, *args) for r in routers) if h is not None]
+
+
+def getLoadHandlers(url, loadOptions=None) -> list:
+    """tf.io.getLoadHandlers: the handlers that can load `url` (registered routers first)."""
+    handlers = _routed(LOAD_ROUTERS, url, loadOptions)
+    return handlers or [load_handler(url, dict(loadOptions or {}))]
+
+
+def getSaveHandlers(url) -> list:
+    handlers = _routed(SAVE_ROUTERS, url)
+    return handlers or [save_handler(url)]
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 
@@ -27,6 +55,10 @@ def load_handler(target, options: dict):
         return target
     if isinstance(target, os.PathLike):
         target = os.fspath(target)
+    if isinstance(target, str):
+        routed = _routed(LOAD_ROUTERS, target, options)
+        if routed:
+            return routed[0]
     if not isinstance(target, str):
         raise TypeError("loadLayersModel: expected a path, a URL or an IO handler with load(), "
                         f"got {type(target).__name__}")
@@ -45,6 +77,10 @@ def save_handler(target):
         return target
     if isinstance(target, os.PathLike):
         target = os.fspath(target)
+    if isinstance(target, str):
+        routed = _routed(SAVE_ROUTERS, target)
+        if routed:
+            return routed[0]
     if not isinstance(target, str):
         raise TypeError("model.save: expected a path, a URL or an IO handler with save(), got "
                         f"{type(target).__name__}")

@@ -185,3 +185,9 @@ def test_failed_load_does_not_leave_a_half_loaded_model(saved):
         load_weights(model, bad, strict=False, where="test")
     for w, b in zip(model.getWeights(), before):
         np.testing.assert_array_equal(w.dataSync(), b)
+
+
+def test_weight_spec_without_a_name(saved):
+    edit(saved, lambda d: d["weightsManifest"][0]["weights"][0].pop("name"))
+    with pytest.raises(ModelFormatError, match="needs a 'name'"):
+        load(saved)

@@ -221,3 +221,43 @@ def test_file_system_handler_custom_shard_size(tmp_path):
     assert names[0] == "group1-shard1of3.bin" and "model.json" in names
     loaded = run(tf.loadLayersModel(str(tmp_path)))
     np.testing.assert_array_equal(predict(loaded, X)[0], predict(mlp(), X)[0])
+
+
+def test_registered_routers_and_handler_lookup(tmp_path):
+    store = {}
+
+    class MemoryRoute:
+        def __init__(self, key):
+            self.key = key
+
+        async def save(self, artifacts):
+            store[self.key] = artifacts
+            return {"modelArtifactsInfo": {}}
+
+        async def load(self):
+            return store[self.key]
+
+    def router(url, *options):
+        return MemoryRoute(url[len("mem://"):]) if url.startswith("mem://") else None
+    tf.io.registerSaveRouter(router)
+    tf.io.registerLoadRouter(router)
+    try:
+        run(mlp().save("mem://a"))
+        loaded = run(tf.loadLayersModel("mem://a"))
+        np.testing.assert_array_equal(predict(loaded, X)[0], predict(mlp(), X)[0])
+        assert isinstance(tf.io.getLoadHandlers("mem://b")[0], MemoryRoute)
+        assert isinstance(tf.io.getSaveHandlers(str(tmp_path))[0], FileSystemHandler)
+    finally:
+        from kiln.frontend.io import router as router_module
+        router_module.LOAD_ROUTERS.remove(router)
+        router_module.SAVE_ROUTERS.remove(router)
+
+
+def test_encode_and_decode_weights():
+    encoded = run(tf.io.encodeWeights({"a": tf.tensor([[1.5, 2.0]]), "b": tf.tensor([3], None,
+                                                                                   "int32")}))
+    assert encoded["specs"] == [{"name": "a", "shape": [1, 2], "dtype": "float32"},
+                                {"name": "b", "shape": [1], "dtype": "int32"}]
+    decoded = tf.io.decodeWeights(encoded["data"], encoded["specs"])
+    np.testing.assert_array_equal(decoded["a"].dataSync(), [1.5, 2.0])
+    assert decoded["b"].dtype == "int32"
