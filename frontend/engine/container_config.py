@@ -12,7 +12,7 @@ by 1 again (node_offset).
 """
 from __future__ import annotations
 
-from kiln.frontend.engine.layer import _flat, _single
+from kiln.frontend.engine.layer import _single
 from kiln.frontend.serialization import deserialize
 
 
@@ -39,7 +39,7 @@ def _kept_node_indices(model) -> dict[int, int]:
     return kept
 
 
-def _serializable_kwargs(kwargs: dict, layer_name: str) -> dict:
+def _serializable_kwargs(kwargs: dict) -> dict:
     """Call kwargs that can be written to JSON (TF.js drops the rest with a warning)."""
     import json
 
@@ -64,7 +64,7 @@ def functional_config(model) -> dict:
         for node in layer.inboundNodes:
             if id(node) not in model._nodes or not node.inboundLayers:
                 continue
-            kwargs = _serializable_kwargs(node.callArgs, layer.name)
+            kwargs = _serializable_kwargs(node.callArgs)
             inbound.append([ref(src, ni, ti) + [kwargs] for src, ni, ti in
                             zip(node.inboundLayers, node.nodeIndices, node.tensorIndices)])
         layer_configs.append({"name": layer.name, "className": layer.getClassName(),
@@ -178,6 +178,3 @@ def sequential_from_config(cls, config, custom_objects=None):
         model.add(deserialize(conf, "layer", custom_objects))
     return model
 
-
-__all__ = ["functional_config", "functional_from_config", "sequential_from_config",
-           "node_offset", "_flat"]
