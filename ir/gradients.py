@@ -197,11 +197,8 @@ def _extreme(b, node, grads):
     """max/min: the gradient is shared equally among the elements equal to the result."""
     (x,), (g,), y = node.inputs, grads, node.outputs[0]
     hit = mask(b, b.equal(x, _expand(b, node, y)))
-    # g has the result's shape, which keeps the reduced axes or not (keepDims); divide in
-    # the kept shape so a kept [n, 1] gradient never broadcasts against an [n] count.
-    count = b.sum(hit, axes=node.attrs["axes"], keepDims=True)
-    share = b.div(b.reshape(g, shape=_kept_shape(node)), count)
-    return [b.mul(hit, b.broadcastTo(share, shape=x.shape))]
+    count = b.sum(hit, axes=node.attrs["axes"], keepDims=node.attrs["keepDims"])
+    return [b.mul(hit, _expand(b, node, b.div(g, count)))]
 
 
 # ---- contractions ----------------------------------------------------------------------
