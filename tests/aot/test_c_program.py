@@ -1,6 +1,8 @@
 """The example C program (examples/aot/main.c), built with cc against a compiled library,
 prints what model.predict computes."""
 import numpy as np
+
+import kiln as tf
 from kiln.frontend.aot import compile_model
 from tests.aot.helpers import build_predict, mlp, predict_arrays, random_inputs, run_predict
 
@@ -44,3 +46,15 @@ def test_target_x86_64_v2_runs_here(tmp_path):
     program = build_predict(tmp_path, "v2")
     arrays = random_inputs(model, 2)
     check_close(run_predict(program, arrays), predict_arrays(model, arrays))
+
+
+def test_int32_input(tmp_path):
+    ids = tf.input({"shape": [5], "dtype": "int32", "name": "ids"})
+    embedded = tf.layers.embedding({"inputDim": 10, "outputDim": 4}).apply(ids)
+    out = tf.layers.dense({"units": 2}).apply(tf.layers.flatten().apply(embedded))
+    model = tf.model({"inputs": [ids], "outputs": [out]})
+    compile_model(model, tmp_path, name="emb", batch=2)
+    assert "input  0: ids                      [2, 5] int32 (int32_t, 40 bytes)" in \
+        (tmp_path / "emb.h").read_text()
+    x = np.random.default_rng(0).integers(0, 10, (3, 5)).astype(np.int32)
+    check_close(run_predict(build_predict(tmp_path, "emb"), [x]), predict_arrays(model, [x]))
