@@ -1,10 +1,13 @@
 """The example C program (examples/aot/main.c), built with cc against a compiled library,
 prints what model.predict computes."""
+import subprocess
+
 import numpy as np
 
 import kiln as tf
 from kiln.frontend.aot import compile_model
-from tests.aot.helpers import build_predict, mlp, predict_arrays, random_inputs, run_predict
+from tests.aot.helpers import (CC_FLAGS, EXAMPLE, build_predict, mlp, predict_arrays,
+                               random_inputs, run_predict)
 
 
 def check_close(got, expected):
@@ -58,3 +61,12 @@ def test_int32_input(tmp_path):
         (tmp_path / "emb.h").read_text()
     x = np.random.default_rng(0).integers(0, 10, (3, 5)).astype(np.int32)
     check_close(run_predict(build_predict(tmp_path, "emb"), [x]), predict_arrays(model, [x]))
+
+
+def test_object_file_links_statically(multi, tmp_path):
+    model, out = multi
+    program = tmp_path / "predict_static"
+    subprocess.run(["cc", *CC_FLAGS, "-I", str(out), "-DMODEL=multi", str(EXAMPLE),
+                    str(out / "multi.o"), "-lm", "-o", str(program)], check=True)
+    arrays = random_inputs(model, 3, seed=4)
+    check_close(run_predict(program, arrays), predict_arrays(model, arrays))
