@@ -97,10 +97,28 @@ def _form_kernels(graph, materialized, boundary):
             if len(anchors) > 1:
                 return None, None, anchors[0].outputs[0]
             anchor = anchors[0] if anchors else None
+            if anchor is not None and not _epilogue_keeps_shape(anchor, covered):
+                return None, None, anchor.outputs[0]
             kind = anchor_kind(anchor) if anchor else "pointwise"
             kernels.append(Kernel(name=f"k{len(kernels)}", kind=kind, root=root, anchor=anchor,
                                   nodes=covered, reads=reads))
     return kernels, aliases, None
+
+
+def _epilogue_keeps_shape(anchor: Node, covered: list[Node]) -> bool:
+    """An anchor's kernel writes its root at the anchor's result index, so every covered node
+    downstream of the anchor must be elementwise with the anchor's result shape (a broadcast,
+    such as `x - mean(x)`, needs the reduction in a buffer of its own)."""
+    shape = anchor.outputs[0].shape
+    downstream = {id(anchor)}
+    for node in covered:                    # topological order
+        if node is anchor or not any(v.node is not None and id(v.node) in downstream
+                                     for v in node.inputs):
+            continue
+        downstream.add(id(node))
+        if node.opdef.kind is not Kind.ELEMENTWISE or node.outputs[0].shape != shape:
+            return False
+    return True
 
 
 def _collect(root: Value, materialized: set[Value]):
