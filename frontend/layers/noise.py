@@ -6,7 +6,9 @@ each run draws fresh random numbers unless a `seed` is given.
 
 Porting notes: TF.js's classes take no `seed`; kiln also accepts the `seed` Keras 3 writes
 (and serializes it only when set). TF.js's AlphaDropout drops `noiseShape` from its config;
-kiln keeps it when set, so a saved layer reloads with the same option.
+kiln keeps it when set, so a saved layer reloads with the same option. TF.js 4.22's
+AlphaDropout sets dropped units to -alpha' (`(kept - 1) * alphaP`) instead of alpha', so its
+output does not keep the mean and variance; kiln uses Keras's `alphaP * (1 - kept)`.
 """
 from __future__ import annotations
 
@@ -137,7 +139,7 @@ class AlphaDropout(_Noise):
             "float32")
         a = ((1 - self.rate) * (1 + self.rate * alpha_p ** 2)) ** -0.5
         b = -a * alpha_p * self.rate
-        dropped = m.add(m.mul(x, keep), m.mul(m.sub(keep, 1.0), alpha_p))
+        dropped = m.add(m.mul(x, keep), m.mul(m.sub(1.0, keep), alpha_p))
         return m.add(m.mul(dropped, a), b)
 
     def getConfig(self):
