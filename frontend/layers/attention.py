@@ -21,7 +21,9 @@ of the values, output projection. The einsums are computed as transposes and bat
 
 Porting notes: TF.js requires the query and value feature sizes to match; Keras 3 and kiln do
 not. The attention mask tensor is an input of the layer's graph node (TF.js keeps it in the
-call options).
+call options). `seed` (Keras 3, for the dropout) is accepted and serialized when set. A layer
+rebuilt from a config that has queryShape/valueShape/keyShape creates its weights at once, as
+TF.js's fromConfig does, so saved weights can be loaded into it.
 """
 from __future__ import annotations
 
@@ -352,4 +354,6 @@ class MultiHeadAttention(Layer):
                 "kernelConstraint": serialize(self.kernelConstraint),
                 "biasConstraint": serialize(self.biasConstraint),
                 "queryShape": self.queryShape, "keyShape": self.keyShape,
-                "valueShape": self.valueShape, **super().getConfig()}
+                "valueShape": self.valueShape,
+                **({"seed": self.seed} if self.seed is not None else {}),
+                **super().getConfig()}

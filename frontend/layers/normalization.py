@@ -10,6 +10,10 @@ Porting notes (where kiln departs from TF.js 4.22):
   * TF.js limits batchNormalization to inputs of rank 2..4 and crashes in training mode with
     `center: false` or `scale: false`; kiln accepts any rank and both flags.
   * Keras writes `axis` as a list (`[3]`); kiln accepts an int or a list of ints.
+  * Options Keras writes that TF.js ignores are accepted so Keras configs load: batch norm's
+    `synchronized` (no effect on one device), `renorm` (false only), `renormClipping`,
+    `renormMomentum`; layer norm's `betaConstraint`, `gammaConstraint` (kept and serialized
+    when set) and `rmsScaling` (false only).
 """
 from __future__ import annotations
 
@@ -80,12 +84,17 @@ class BatchNormalization(Layer):
             "betaInitializer": "zeros", "gammaInitializer": "ones",
             "movingMeanInitializer": "zeros", "movingVarianceInitializer": "ones",
             "betaConstraint": None, "gammaConstraint": None, "betaRegularizer": None,
-            "gammaRegularizer": None}
+            "gammaRegularizer": None,
+            # written by Keras 3, ignored by TF.js:
+            "synchronized": False, "renorm": False, "renormClipping": None,
+            "renormMomentum": 0.99}
 
     def __init__(self, config=None, **kwargs):
         super().__init__(config, **kwargs)
         a = self.args
         owner = f"BatchNormalization layer {self.name!r}"
+        if a["renorm"] or a["renormClipping"] is not None:
+            raise ValueError(f"{owner}: batch renormalization (renorm) is not supported")
         self.axis = a["axis"]
         self._axes = _axes_option(self.axis, owner)
         self.momentum = float(a["momentum"])
@@ -180,12 +189,18 @@ class LayerNormalization(Layer):
     className = "LayerNormalization"
     ARGS = {"axis": -1, "epsilon": 1e-3, "center": True, "scale": True,
             "betaInitializer": "zeros", "gammaInitializer": "ones", "betaRegularizer": None,
-            "gammaRegularizer": None}
+            "gammaRegularizer": None,
+            # written by Keras, ignored by TF.js:
+            "betaConstraint": None, "gammaConstraint": None, "rmsScaling": False}
 
     def __init__(self, config=None, **kwargs):
         super().__init__(config, **kwargs)
         a = self.args
         owner = f"LayerNormalization layer {self.name!r}"
+        if a["rmsScaling"]:
+            raise ValueError(f"{owner}: rmsScaling is not supported")
+        self.betaConstraint = get_constraint(a["betaConstraint"], owner)
+        self.gammaConstraint = get_constraint(a["gammaConstraint"], owner)
         self.axis = a["axis"]
         self._axes = _axes_option(self.axis, owner)
         self.epsilon = float(a["epsilon"])
@@ -211,10 +226,10 @@ class LayerNormalization(Layer):
                              f"{list(inputShape)} must be known")
         if self.scale:
             self.gamma = self.addWeight("gamma", shape, "float32", self.gammaInitializer,
-                                        self.gammaRegularizer, True)
+                                        self.gammaRegularizer, True, self.gammaConstraint)
         if self.center:
             self.beta = self.addWeight("beta", shape, "float32", self.betaInitializer,
-                                       self.betaRegularizer, True)
+                                       self.betaRegularizer, True, self.betaConstraint)
         self.inputSpec = [InputSpec(ndim=rank)]
         self.built = True
 
@@ -233,9 +248,12 @@ class LayerNormalization(Layer):
         return inputShape
 
     def getConfig(self):
+        constraints = {key: serialize(value) for key, value in
+                       (("betaConstraint", self.betaConstraint),
+                        ("gammaConstraint", self.gammaConstraint)) if value is not None}
         return {"axis": self.axis, "epsilon": self.epsilon, "center": self.center,
                 "scale": self.scale, "betaInitializer": serialize(self.betaInitializer),
                 "gammaInitializer": serialize(self.gammaInitializer),
                 "betaRegularizer": serialize(self.betaRegularizer),
                 "gammaRegularizer": serialize(self.gammaRegularizer),
-                **super().getConfig()}
+                **constraints, **super().getConfig()}

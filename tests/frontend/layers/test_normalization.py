@@ -345,3 +345,26 @@ def test_fixture_batchnorm_axis1_follows_keras_not_tfjs():
     assert np.abs(values(got_bn) - outputs[0]).max() > 0.1     # TF.js's numbers differ
 
 
+
+
+def test_keras_configs_with_options_tfjs_ignores():
+    """Keras 3 writes synchronized/renorm* for BatchNormalization and Keras writes beta/gamma
+    constraints for LayerNormalization; TF.js ignores them, kiln accepts them."""
+    import json
+    from tests.frontend.layers.support import FIXTURES
+    path = FIXTURES.parent / "keras" / "k3_cnn_bn_h5" / "model.json"
+    layers = json.loads(path.read_text())["modelTopology"]["model_config"]["config"]["layers"]
+    entry = next(e for e in layers if e["class_name"] == "BatchNormalization")
+    config = {k: v for k, v in entry["config"].items() if k != "dtype"}   # a DTypePolicy
+    layer = build_layer({"class_name": "BatchNormalization", "config": config})
+    x = normal(2, 3, 3, 4)
+    assert_close(layer.apply(tf.tensor(x)), x / np.sqrt(1 + 1e-3))
+    with pytest.raises(ValueError, match=r"BatchNormalization layer.*renorm.*not supported"):
+        tf.layers.batchNormalization({"renorm": True})
+    ln = tf.layers.layerNormalization({"betaConstraint": "nonNeg", "gammaConstraint": None})
+    ln.apply(tf.ones([2, 3]))
+    assert ln.beta.constraint is not None
+    assert ln.getConfig()["betaConstraint"] == {"className": "NonNeg", "config": {}}
+    assert "gammaConstraint" not in ln.getConfig()
+    with pytest.raises(ValueError, match=r"LayerNormalization layer.*rmsScaling"):
+        tf.layers.layerNormalization({"rmsScaling": True})
