@@ -22,7 +22,7 @@ from kiln.ir.registry import Kind
 INLINE_KINDS = {Kind.ELEMENTWISE, Kind.MOVEMENT, Kind.SOURCE}
 BOUNDARY_OPS = {"input", "param"}
 ANCHORS = {Kind.REDUCE: "reduce", Kind.CONTRACTION: "matmul", Kind.SCAN: "scan",
-           "concat": "concat"}
+           Kind.SCATTER: "scatter", "concat": "concat"}
 EPILOGUE_ANCHORS = {"reduce", "matmul"}
 BUFFER_OPERANDS = {"matmul"}
 
@@ -97,28 +97,33 @@ def _form_kernels(graph, materialized, boundary):
             if len(anchors) > 1:
                 return None, None, anchors[0].outputs[0]
             anchor = anchors[0] if anchors else None
-            if anchor is not None and not _epilogue_keeps_shape(anchor, covered):
-                return None, None, anchor.outputs[0]
+            if anchor is not None:
+                broken = _epilogue_violation(anchor, covered)
+                if broken is not None:
+                    return None, None, broken
             kind = anchor_kind(anchor) if anchor else "pointwise"
             kernels.append(Kernel(name=f"k{len(kernels)}", kind=kind, root=root, anchor=anchor,
                                   nodes=covered, reads=reads))
     return kernels, aliases, None
 
 
-def _epilogue_keeps_shape(anchor: Node, covered: list[Node]) -> bool:
-    """An anchor's kernel writes its root at the anchor's result index, so every covered node
-    downstream of the anchor must be elementwise with the anchor's result shape (a broadcast,
-    such as `x - mean(x)`, needs the reduction in a buffer of its own)."""
-    shape = anchor.outputs[0].shape
-    downstream = {id(anchor)}
-    for node in covered:                    # topological order
-        if node is anchor or not any(v.node is not None and id(v.node) in downstream
-                                     for v in node.inputs):
+def _epilogue_violation(anchor: Node, covered: list[Node]) -> Value | None:
+    """An epilogue is evaluated on the anchor's index space: every node fed (transitively) by
+    the anchor must be elementwise with the anchor's shape (and, after a matMul, float32).
+    Returns the value to materialize where that first fails, or None."""
+    result = anchor.outputs[0]
+    downstream = {result}
+    for node in covered[covered.index(anchor) + 1:]:
+        fed = [v for v in node.inputs if v in downstream]
+        if not fed:
             continue
-        downstream.add(id(node))
-        if node.opdef.kind is not Kind.ELEMENTWISE or node.outputs[0].shape != shape:
-            return False
-    return True
+        out = node.outputs[0]
+        ok = (node.opdef.kind is Kind.ELEMENTWISE and out.shape == result.shape and
+              (anchor_kind(anchor) != "matmul" or out.dtype == result.dtype))
+        if not ok:
+            return fed[0]
+        downstream.add(out)
+    return None
 
 
 def _collect(root: Value, materialized: set[Value]):
