@@ -192,12 +192,9 @@ realDiv = div
 
 
 def pow(base, exp):
-    """tf.pow(base, exp); int32 operands give an int32 result."""
+    """tf.pow(base, exp); int32 operands give an exact int32 result (wrapping on overflow)."""
     base, exp = match_types(convert(base, "base", "pow"), convert(exp, "exp", "pow"))
-    if base.dtype == "float32":
-        return apply("pow", [base, exp])
-    result = apply("pow", [_float(base), _float(exp)])
-    return apply("cast", [apply("round", [result])], {"dtype": as_dtype("int32")})
+    return apply("pow", [_numeric(base), _numeric(exp)])
 
 
 @composite("a", "b")
