@@ -140,7 +140,7 @@ class MathLib:
         # log1p(x) = log(u) * x / (u - 1) with u = 1 + x corrects u's rounding error.
         u = b.fadd(f32(1.0), x)
         um1 = b.fsub(u, f32(1.0))
-        corrected = b.fdiv(b.fmul(self.call(b, "log", u), x), um1)
+        corrected = b.fmul(self.call(b, "log", u), b.fdiv(x, um1))   # (x/um1 ~ 1: no overflow)
         exact = b.fcmp_ordered("==", um1, f32(0.0))
         r = b.select(exact, x, corrected)
         return b.select(b.fcmp_ordered("==", x, f32(math.inf)), x, r)
