@@ -119,7 +119,13 @@ def _ranked(rank):
     return make
 
 
-tensor1d, tensor2d, tensor3d, tensor4d, tensor5d, tensor6d = (_ranked(r) for r in range(1, 7))
+tensor2d, tensor3d, tensor4d, tensor5d, tensor6d = (_ranked(r) for r in range(2, 7))
+_tensor1d = _ranked(1)
+
+
+def tensor1d(values, dtype=None) -> Tensor:
+    """tf.tensor1d(values, dtype?): a rank-1 tensor (TF.js takes no shape here)."""
+    return _tensor1d(values, None, dtype)
 
 
 def convert(x, name: str, op: str, dtype=None):
