@@ -1,4 +1,5 @@
-"""kiln.frontend: the TensorFlow.js API — tensor ops, and (built on them) the Layers API."""
-from kiln.frontend.ops import PUBLIC as OPS
+"""kiln.frontend: the TensorFlow.js API — tensor ops and the Layers API. It builds IR and
+never computes numbers itself."""
+from kiln.frontend.api import NAMESPACE
 
-__all__ = ["OPS"]
+__all__ = ["NAMESPACE"]

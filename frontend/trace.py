@@ -70,6 +70,7 @@ class Tracer:
         self.variables: list[Variable] = []      # bound to builder.params, in order
         self.seed_input: Value | None = None     # fed a fresh random int32 on every run
         self._salt = 0
+        self.updates: list = []                  # (Variable, traced new value) pairs
 
     def __enter__(self):
         stack = getattr(_local, "stack", None)
@@ -84,6 +85,11 @@ class Tracer:
 
     def input(self, shape, dtype, name=None) -> TracedTensor:
         return self.wrap(self.builder.input(TensorType(tuple(shape), as_dtype(dtype)), name))
+
+    def add_update(self, variable: Variable, value) -> None:
+        """After each run of the compiled graph, `variable` holds `value` (e.g. a batch-norm
+        moving average)."""
+        self.updates.append((variable, value))
 
     def random_stream(self) -> tuple[Value, int]:
         """(seed value, salt) for a random op without an explicit seed: the graph's seed input,

@@ -1,13 +1,14 @@
 """kiln: the TensorFlow.js Layers API in Python, compiled to native code.
 
     import kiln as tf
-    tf.tensor([[1, 2], [3, 4]]).matMul(tf.ones([2, 2])).print()
+    model = tf.sequential()
+    model.add(tf.layers.dense({'units': 1, 'inputShape': [1]}))
 """
-from kiln.frontend import OPS as _OPS
+from kiln.frontend import NAMESPACE as _NAMESPACE
 from kiln.runtime import DisposedError, Tensor, Variable, dispose, keep, memory, tidy
 
-globals().update(_OPS)
+globals().update(_NAMESPACE)
 
 __version__ = "0.1.0"
-__all__ = sorted(list(_OPS) + ["Tensor", "Variable", "DisposedError", "dispose", "keep",
-                               "memory", "tidy"])
+__all__ = sorted(list(_NAMESPACE) + ["Tensor", "Variable", "DisposedError", "dispose", "keep",
+                                     "memory", "tidy"])

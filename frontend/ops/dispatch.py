@@ -20,7 +20,7 @@ from kiln.ir import Builder
 from kiln.runtime import eager
 from kiln.runtime.tensor import Tensor
 
-_symbolic_hook = None      # set by the Layers API: (op name, fn, args) -> SymbolicTensor(s)
+_symbolic_hook = None   # set by the Layers API: (name, fn, args, kwargs) -> SymbolicTensor(s)
 
 
 def set_symbolic_hook(hook) -> None:
@@ -35,6 +35,8 @@ def is_symbolic(x) -> bool:
 def apply(op: str, inputs: list, attrs: dict | None = None):
     """Run IR op `op` on converted tensors; returns a tensor (a tuple for multi-output ops)."""
     attrs = attrs or {}
+    if _symbolic_hook is not None and any(is_symbolic(x) for x in inputs):
+        return _symbolic_hook(op, lambda *xs: apply(op, list(xs), attrs), list(inputs), {})
     tracer = current_tracer()
     if tracer is not None:
         values = [tracer.value_of(x, op) for x in inputs]
@@ -130,7 +132,7 @@ def composite(*tensor_args: str):
             if any(is_symbolic(x) for x in flat_inputs):
                 if _symbolic_hook is None:
                     raise TypeError(f"{fn.__name__}: symbolic tensors need the Layers API")
-                return _symbolic_hook(fn.__name__, wrapper, bound)
+                return _symbolic_hook(fn.__name__, wrapper, args, kwargs)
             statics = {k: _freeze(v) for k, v in bound.arguments.items() if k not in names}
             key = (fn.__module__, fn.__qualname__, tuple(sorted(statics.items())),
                    tuple((k, v and v[1]) for k, v in slots.items()))

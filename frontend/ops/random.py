@@ -7,7 +7,7 @@ compiled graph is fed a fresh seed.
 """
 from __future__ import annotations
 
-import random as _random
+import random as pyrandom
 import zlib
 
 import numpy as np
@@ -20,7 +20,7 @@ from kiln.runtime.tensor import Tensor
 
 def _seed_value(seed) -> int:
     if seed is None:
-        return _random.getrandbits(31)
+        return pyrandom.getrandbits(31)
     if isinstance(seed, str):
         return zlib.crc32(seed.encode()) & 0x7FFFFFFF
     return int(seed) & 0x7FFFFFFF

@@ -1,0 +1,46 @@
+"""The public namespace kiln re-exports: tf.* ops, tf.layers, models, initializers, ..."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from kiln.frontend import constraints, initializers, regularizers, serialization
+from kiln.frontend.engine import op_layer  # noqa: F401  (enables tf.* ops on SymbolicTensors)
+from kiln.frontend.engine.functional import LayersModel, model
+from kiln.frontend.engine.input_layer import InputLayer, input
+from kiln.frontend.engine.layer import InputSpec, Layer, LayerVariable
+from kiln.frontend.engine.sequential import Sequential
+from kiln.frontend.engine.symbolic import SymbolicTensor
+from kiln.frontend.layers import factories
+from kiln.frontend.ops import PUBLIC as OPS
+
+
+def sequential(config=None, **kwargs) -> Sequential:
+    """tf.sequential({'layers': [...], 'name': ...})."""
+    return Sequential(config, **kwargs)
+
+
+layers = SimpleNamespace(**factories())
+initializers_ns = SimpleNamespace(**initializers.FACTORIES, Initializer=initializers.Initializer)
+regularizers_ns = SimpleNamespace(l1=regularizers.l1, l2=regularizers.l2, l1l2=regularizers.l1l2)
+constraints_ns = SimpleNamespace(**constraints.FACTORIES)
+serialization_ns = SimpleNamespace(registerClass=serialization.registerClass,
+                                   Serializable=serialization.Serializable)
+
+NAMESPACE = {
+    **OPS,
+    "layers": layers,
+    "initializers": initializers_ns,
+    "regularizers": regularizers_ns,
+    "constraints": constraints_ns,
+    "serialization": serialization_ns,
+    "sequential": sequential,
+    "model": model,
+    "input": input,
+    "LayersModel": LayersModel,
+    "Sequential": Sequential,
+    "SymbolicTensor": SymbolicTensor,
+    "InputSpec": InputSpec,
+    "InputLayer": InputLayer,
+    "Layer": Layer,
+    "LayerVariable": LayerVariable,
+}
