@@ -88,7 +88,7 @@ def range(start, stop=None, step=1, dtype="float32"):
         step = -1       # TF.js: a default (or 1) step counts down when stop < start
     dt = as_dtype(dtype)
     if dt.value == "bool":
-        raise TypeError("range: dtype must be float32 or int32")
+        raise TypeError(f"range: dtype must be float32 or int32, got {dt.value}")
     n = 0 if (start < stop and step < 0) or (start > stop and step > 0) \
         else int(abs(math.ceil((stop - start) / step)))
 
