@@ -1,7 +1,13 @@
-"""Test configuration: an isolated compiled-code cache per test session."""
+"""Test configuration: an isolated compiled-code cache per test session, and hypothesis
+defaults (no per-example deadline: the first example of a new signature pays an LLVM compile)."""
 import os
 import tempfile
+
+from hypothesis import settings
 
 # Point the disk cache at a fresh folder before kiln is imported, so every run starts cold
 # and never depends on (or pollutes) the user's cache.
 os.environ.setdefault("KILN_CACHE_DIR", tempfile.mkdtemp(prefix="kiln-test-cache-"))
+
+settings.register_profile("kiln", deadline=None, max_examples=25, print_blob=True)
+settings.load_profile(os.environ.get("KILN_HYPOTHESIS_PROFILE", "kiln"))
