@@ -97,10 +97,32 @@ def _form_kernels(graph, materialized, boundary):
             if len(anchors) > 1:
                 return None, None, anchors[0].outputs[0]
             anchor = anchors[0] if anchors else None
+            if anchor is not None and root.shape != anchor.outputs[0].shape:
+                return None, None, _epilogue_end(anchor, covered)
             kind = anchor_kind(anchor) if anchor else "pointwise"
             kernels.append(Kernel(name=f"k{len(kernels)}", kind=kind, root=root, anchor=anchor,
                                   nodes=covered, reads=reads))
     return kernels, aliases, None
+
+
+def _epilogue_end(anchor: Node, covered: list[Node]) -> Value:
+    """The value where an anchor's epilogue must stop: the first value downstream of the
+    anchor (or the anchor's own result) that has the anchor's shape but is read by a node of
+    another shape (an epilogue is evaluated in the anchor's loop nest, at its indices)."""
+    shape = anchor.outputs[0].shape
+    readers: dict[int, list[Node]] = {}
+    for node in covered:
+        for v in node.inputs:
+            readers.setdefault(id(v.node), []).append(node)
+    downstream = {id(anchor)}
+    for node in covered:
+        if node is not anchor and not any(id(v.node) in downstream for v in node.inputs):
+            continue
+        downstream.add(id(node))
+        if node.outputs[0].shape == shape and any(r.outputs[0].shape != shape
+                                                   for r in readers.get(id(node), [])):
+            return node.outputs[0]
+    return anchor.outputs[0]
 
 
 def _collect(root: Value, materialized: set[Value]):
