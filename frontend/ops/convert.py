@@ -12,7 +12,7 @@ import numpy as np
 
 from kiln.frontend.trace import TracedTensor
 from kiln.ir.dtypes import as_dtype
-from kiln.runtime.tensor import Tensor
+from kiln.runtime.tensor import DisposedError, Tensor
 
 TensorLike = (Tensor, TracedTensor)
 
@@ -131,6 +131,9 @@ def tensor1d(values, dtype=None) -> Tensor:
 def convert(x, name: str, op: str, dtype=None):
     """An op argument as a Tensor or TracedTensor (Python data is converted, TF.js-style)."""
     if is_tensor(x):
+        if isinstance(x, Tensor) and x.isDisposed:
+            raise DisposedError(f"{op}: argument '{name}' is {x.describe()}, which is disposed "
+                                "and cannot be used")
         return x
     try:
         return Tensor(to_array(x, dtype, op))
