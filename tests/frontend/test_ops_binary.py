@@ -289,3 +289,27 @@ def test_binary_ops_reject_unbroadcastable_shapes():
         tf.less(tf.ones([3]), tf.ones([2]))
     with raises(ValueError, "where", "[2]", "[3]"):
         tf.where(tf.tensor([True, False]), tf.ones([3]), tf.ones([1]))
+
+
+# sizes around the vector width and unrolling of the generated loops (16 lanes x 4 on
+# AVX-512), so that the vector body, its remainder and the broadcast strides are all used
+LOOP_SIZES = [1, 3, 15, 16, 17, 63, 64, 65, 130, 1000]
+
+
+@pytest.mark.parametrize("pattern", [("nm", "nm"), ("nm", "m"), ("nm", "n1"), ("n1", "1m"),
+                                     ("n1k", "mk"), ("", "nm"), ("knm", "m")])
+@pytest.mark.parametrize("op", ["add", "mul", "maximum", "less", "floorDiv"])
+def test_large_operands_in_every_broadcast_pattern(op, pattern):
+    rng = np.random.default_rng(len(op))
+    for n, m in [(1000, 37), (17, 65), (3, 1000), (64, 16), (130, 63)]:
+        size = {"n": n, "m": m, "k": 5, "1": 1}
+        a_shape, b_shape = (tuple(size[c] for c in p) for p in pattern)
+        a = rng.uniform(-10, 10, a_shape).astype(np.float32)
+        b = rng.uniform(1, 10, b_shape).astype(np.float32)
+        out = getattr(tf, op)(tf.tensor(a), tf.tensor(b))
+        if op in COMPARISONS:
+            assert_tensor(out, COMPARISONS[op](a, b), "bool")
+        elif op == "floorDiv":
+            assert_tensor(out, float_floor_div(*np.broadcast_arrays(a, b)))
+        else:
+            assert_tensor(out, FLOAT_REF[op](a.astype(np.float64), b))

@@ -289,3 +289,26 @@ def test_reductions_reject_bad_axes(op):
         getattr(tf, op)(x, [-3])
     with raises(ValueError, op, "repeated"):
         getattr(tf, op)(x, [1, -1])
+
+
+@pytest.mark.parametrize("shape,axis", [((1000, 37), 0), ((1000, 37), 1), ((23, 64), None),
+                                        ((8, 130, 17), (0, 2)), ((65, 3, 64), 1),
+                                        ((100_000,), 0)])
+def test_large_reductions(shape, axis):
+    rng = np.random.default_rng(sum(shape))
+    x = rng.uniform(-1, 1, shape).astype(np.float32)
+    t = tf.tensor(x)
+    axes = np_axes(axis, x.ndim)
+    x64 = f64(x)
+    # a float32 sum of n terms is within ~n * 2**-24 * sum|x| of the exact sum
+    n = int(np.prod([x.shape[a] for a in axes]))
+    bound = n * 2.0**-24 * np.sum(np.abs(x64), axis=axes) + 1e-6
+    err = np.abs(tf.sum(t, axis).dataSync().reshape(bound.shape) - np.sum(x64, axis=axes))
+    assert np.all(err <= bound)
+    assert_tensor(tf.max(t, axis), np.max(x, axis=axes), "float32", rtol=0, atol=0)
+    assert_tensor(tf.min(t, axis, True), np.min(x, axis=axes, keepdims=True), "float32",
+                  rtol=0, atol=0)
+    if isinstance(axis, int):
+        assert_tensor(tf.argMax(t, axis), np.argmax(x, axis).astype(np.int32))
+        assert_tensor(tf.argMin(t, axis), np.argmin(x, axis).astype(np.int32))
+    assert_tensor(tf.mean(t, axis), np.mean(x64, axis=axes), "float32", rtol=1e-4, atol=1e-5)

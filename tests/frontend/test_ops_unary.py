@@ -68,6 +68,9 @@ FLOAT_UNARY = {
     "sinh": (np.sinh, 2),
     "cosh": (np.cosh, 2),
     "erf": (erf64, 2),
+    "asinh": (np.arcsinh, 2),
+    "acosh": (np.arccosh, 2),
+    "atanh": (np.arctanh, 2),
 }
 NUMERIC_UNARY = {"neg": np.negative, "abs": np.abs, "sign": np.sign, "square": np.square,
                  "relu": lambda x: np.maximum(x, 0),
