@@ -22,7 +22,7 @@ from kiln.ir.registry import Kind
 INLINE_KINDS = {Kind.ELEMENTWISE, Kind.MOVEMENT, Kind.SOURCE}
 BOUNDARY_OPS = {"input", "param"}
 ANCHORS = {Kind.REDUCE: "reduce", Kind.CONTRACTION: "matmul", Kind.SCAN: "scan",
-           "concat": "concat"}
+           Kind.SCATTER: "scatter", "concat": "concat"}
 EPILOGUE_ANCHORS = {"reduce", "matmul"}
 BUFFER_OPERANDS = {"matmul"}
 
@@ -97,32 +97,33 @@ def _form_kernels(graph, materialized, boundary):
             if len(anchors) > 1:
                 return None, None, anchors[0].outputs[0]
             anchor = anchors[0] if anchors else None
-            if anchor is not None and root.shape != anchor.outputs[0].shape:
-                return None, None, _epilogue_end(anchor, covered)
+            if anchor is not None:
+                broken = _epilogue_violation(anchor, covered)
+                if broken is not None:
+                    return None, None, broken
             kind = anchor_kind(anchor) if anchor else "pointwise"
             kernels.append(Kernel(name=f"k{len(kernels)}", kind=kind, root=root, anchor=anchor,
                                   nodes=covered, reads=reads))
     return kernels, aliases, None
 
 
-def _epilogue_end(anchor: Node, covered: list[Node]) -> Value:
-    """The value where an anchor's epilogue must stop: the first value downstream of the
-    anchor (or the anchor's own result) that has the anchor's shape but is read by a node of
-    another shape (an epilogue is evaluated in the anchor's loop nest, at its indices)."""
-    shape = anchor.outputs[0].shape
-    readers: dict[int, list[Node]] = {}
-    for node in covered:
-        for v in node.inputs:
-            readers.setdefault(id(v.node), []).append(node)
-    downstream = {id(anchor)}
-    for node in covered:
-        if node is not anchor and not any(id(v.node) in downstream for v in node.inputs):
+def _epilogue_violation(anchor: Node, covered: list[Node]) -> Value | None:
+    """An epilogue is evaluated on the anchor's index space: every node fed (transitively) by
+    the anchor must be elementwise with the anchor's shape (and, after a matMul, float32).
+    Returns the value to materialize where that first fails, or None."""
+    result = anchor.outputs[0]
+    downstream = {result}
+    for node in covered[covered.index(anchor) + 1:]:
+        fed = [v for v in node.inputs if v in downstream]
+        if not fed:
             continue
-        downstream.add(id(node))
-        if node.outputs[0].shape == shape and any(r.outputs[0].shape != shape
-                                                   for r in readers.get(id(node), [])):
-            return node.outputs[0]
-    return anchor.outputs[0]
+        out = node.outputs[0]
+        ok = (node.opdef.kind is Kind.ELEMENTWISE and out.shape == result.shape and
+              (anchor_kind(anchor) != "matmul" or out.dtype == result.dtype))
+        if not ok:
+            return fed[0]
+        downstream.add(out)
+    return None
 
 
 def _collect(root: Value, materialized: set[Value]):

@@ -1,5 +1,5 @@
 """Kernel templates, one per kernel kind: each emits the loop nest of one Kernel."""
-from kiln.codegen.kernels import concat, matmul, pointwise, reduce, scan
+from kiln.codegen.kernels import concat, matmul, pointwise, reduce, scan, scatter
 
 TEMPLATES = {
     "pointwise": pointwise.emit,
@@ -7,6 +7,14 @@ TEMPLATES = {
     "matmul": matmul.emit,
     "scan": scan.emit,
     "concat": concat.emit,
+    "scatter": scatter.emit,
+}
+
+# kind -> fn(kernel, target) -> (extent, granule) when the kernel is worth running in
+# parallel over its split axis (see codegen.parallel), else None.
+PARALLEL = {
+    "matmul": matmul.parallel_split,
+    "pointwise": pointwise.parallel_split,
 }
 
 SCRATCH = {
