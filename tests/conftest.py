@@ -9,5 +9,5 @@ from hypothesis import settings
 # and never depends on (or pollutes) the user's cache.
 os.environ.setdefault("KILN_CACHE_DIR", tempfile.mkdtemp(prefix="kiln-test-cache-"))
 
-settings.register_profile("kiln", deadline=None, max_examples=25, print_blob=True)
+settings.register_profile("kiln", deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("KILN_HYPOTHESIS_PROFILE", "kiln"))
