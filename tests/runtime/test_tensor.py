@@ -105,6 +105,30 @@ def test_method_chaining():
     assert_tensor(x.concat([x], 1), np.array([[1, -2, 1, -2], [3, -4, 3, -4]], np.float32))
 
 
+def test_every_tfjs_chained_method_exists():
+    # tfjs-core/src/public/chained_ops, minus the ops outside the foundation (convolutions,
+    # pooling, FFTs, ...)
+    names = """abs acos acosh add all any argMax argMin as1D as2D as3D as4D as5D asScalar asType
+        asin asinh atan atan2 atanh broadcastTo cast ceil clipByValue concat cos cosh cumsum div
+        divNoNan dot elu equal erf exp expandDims expm1 flatten floor floorDiv gather greater
+        greaterEqual isFinite isInf isNaN leakyRelu less lessEqual log log1p logSigmoid
+        logSoftmax logSumExp logicalAnd logicalNot logicalOr logicalXor matMul max maximum mean
+        min minimum mod mul neg norm notEqual oneHot onesLike pad pow prelu prod reciprocal relu
+        relu6 reshape reshapeAs reverse round rsqrt selu sigmoid sign sin sinh slice softmax
+        softplus split sqrt square squaredDifference squeeze stack step stridedSlice sub sum tan
+        tanh tile toBool toFloat toInt transpose unstack where zerosLike""".split()
+    assert [n for n in names if not callable(getattr(tf.Tensor, n, None))] == []
+
+
+def test_chained_shape_helpers_and_where():
+    x = tf.tensor([1, 2, 3, 4, 5, 6])
+    assert x.as5D(1, 1, 2, 3, 1).shape == [1, 1, 2, 3, 1]
+    assert x.reshapeAs(tf.zeros([3, 2])).shape == [3, 2]
+    # TF.js: x.where(condition, other) is where(condition, x, other)
+    cond = tf.tensor([True, False, True, False, True, False])
+    assert_tensor(x.where(cond, tf.zeros([6])), np.array([1, 0, 3, 0, 5, 0], np.float32))
+
+
 @settings(max_examples=20)
 @given(a=arrays("float32", (2, 3), floats(-5, 5)), b=arrays("float32", (3,), floats(0.5, 5)))
 def test_python_operators(a, b):
