@@ -56,6 +56,16 @@ def test_numpy_scalars():
     assert_tensor(tf.tensor(np.bool_(True)), np.bool_(True))
 
 
+def test_lists_of_numpy_arrays():
+    # as TF.js accepts a list of typed arrays; numpy arrays keep their kind
+    rows = [np.array([1, 2], np.int64), np.array([3, 4], np.int64)]
+    assert_tensor(tf.tensor(rows), np.array([[1, 2], [3, 4]], np.int32))
+    rows = [[np.array([1.5, 2.0])], [np.array([3.0, 4.0])]]
+    assert_tensor(tf.tensor(rows), np.array([[[1.5, 2.0]], [[3.0, 4.0]]], np.float32))
+    with raises(ValueError, "tensor", "ragged"):
+        tf.tensor([np.zeros(2), np.zeros(3)])
+
+
 def test_tensor_does_not_alias_the_numpy_input():
     x = np.array([1.0, 2.0], np.float32)
     t = tf.tensor(x)
