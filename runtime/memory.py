@@ -29,7 +29,7 @@ def track(tensor, nbytes: int) -> None:
         _count += 1
         _bytes += nbytes
     scopes = _scopes()
-    if scopes:
+    if scopes and tensor.scoped:
         scopes[-1].append(tensor)
 
 
