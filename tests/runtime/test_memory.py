@@ -186,6 +186,22 @@ def test_dispose_tensor_list_and_dict(baseline):
     assert count() == n
 
 
+def test_tidy_never_disposes_variables(baseline):
+    # TF.js: "Variables do not get cleaned up when inside a tidy()"
+    n = count()
+    made = {}
+
+    def fn():
+        made["v"] = tf.variable(tf.zeros([2]))
+        made["t"] = tf.ones([3])
+
+    tf.tidy(fn)
+    assert not made["v"].isDisposed and made["t"].isDisposed
+    assert count() == n + 1
+    made["v"].dispose()
+    assert count() == n
+
+
 def test_variables_are_counted_and_disposable(baseline):
     n = count()
     v = tf.variable(tf.zeros([4]))
