@@ -19,11 +19,11 @@ def emit(ctx, kernel, body, out_ptr, scratch):
     first = min(kernel.phases[0].anchor.attrs["axes"])
     kept, row = shape[:first], shape[first:]
     with loop_nest(b, kept, "o") as outer:
-        for phase in kernel.phases:
+        for number, phase in enumerate(kernel.phases):
             anchor = phase.anchor
             x = anchor.inputs[0]
             ctype = compute_type(x.dtype)
-            acc = entry_alloca(b, ctype, f"{phase.name}.acc")
+            acc = entry_alloca(b, ctype, f"phase{number}.acc")
             b.store(identity(anchor.op, x.dtype), acc)
             with loop_nest(b, row, "r") as inner:
                 v = body.value(x, Index(b, shape, multi=outer + inner))
