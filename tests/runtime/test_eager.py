@@ -10,6 +10,17 @@ from kiln.codegen import compiler
 from tests.helpers import assert_tensor
 
 
+@pytest.fixture(autouse=True)
+def cold_caches(monkeypatch):
+    """Start each test with empty in-memory kernel caches and no disk cache, so that every
+    kernel this test needs is compiled here (not by an earlier test)."""
+    from kiln.runtime import cache, eager
+    monkeypatch.setenv("KILN_CACHE", "0")
+    monkeypatch.setattr(eager, "_static", {})
+    monkeypatch.setattr(eager, "_dynamic", {})
+    monkeypatch.setattr(cache, "_memory", {})
+
+
 def compiles(fn):
     before = compiler.compile_count
     fn()
