@@ -137,7 +137,7 @@ def micro_kernel(module: ir.Module, blk: Blocking) -> ir.Function:
         for slot in row:
             b.store(zero, slot)
     splat_mask = ir.Constant(ir.VectorType(ir.IntType(32), blk.lanes), [0] * blk.lanes)
-    with counted_loop(b, kc, name="k") as k:
+    with counted_loop(b, kc, name="k", unroll=False) as k:    # unrolled by hand across MR x NRV
         brow = b.mul(k, ldb)
         bvecs = [b.load(b.gep(bp, [b.add(brow, i64(j * blk.lanes))], source_etype=F32),
                         typ=vec, align=4) for j in range(blk.nrv)]
