@@ -67,7 +67,8 @@ static long read_numbers(FILE *f, double **values) {
                 v = bigger;
             }
             if (fscanf(f, "%lf", &v[count]) != 1) {
-                fprintf(stderr, "predict: not a number at byte %ld of the input\n", ftell(f));
+                fprintf(stderr, "predict: the input has something other than a number after "
+                                "%zu numbers\n", count);
                 free(v);
                 return -1;
             }
