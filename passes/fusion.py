@@ -97,10 +97,35 @@ def _form_kernels(graph, materialized, boundary):
             if len(anchors) > 1:
                 return None, None, anchors[0].outputs[0]
             anchor = anchors[0] if anchors else None
+            bad = _epilogue_conflict(anchor, covered, root) if anchor else None
+            if bad is not None:
+                return None, None, bad
             kind = anchor_kind(anchor) if anchor else "pointwise"
             kernels.append(Kernel(name=f"k{len(kernels)}", kind=kind, root=root, anchor=anchor,
                                   nodes=covered, reads=reads))
     return kernels, aliases, None
+
+
+def _epilogue_conflict(anchor: Node, covered: list[Node], root: Value) -> Value | None:
+    """A value to materialize when the anchor's epilogue is not one templates can run.
+
+    Templates evaluate the epilogue at the anchor's own indices and keep the anchor's
+    accumulators in the root's buffer, so every covered node downstream of the anchor must be
+    elementwise with the anchor's shape, and the root must have the anchor's dtype. Otherwise
+    the last value before the offending node (or the anchor itself) gets its own buffer.
+    """
+    result = anchor.outputs[0]
+    downstream = {id(anchor)}
+    for node in covered:
+        feeding = [v for v in node.inputs if id(v.node) in downstream]
+        if node is anchor or not feeding:
+            continue
+        if node.opdef.kind is not Kind.ELEMENTWISE or node.outputs[0].shape != result.shape:
+            return feeding[0]
+        downstream.add(id(node))
+    if root is not result and root.dtype != result.dtype:
+        return result
+    return None
 
 
 def _collect(root: Value, materialized: set[Value]):
