@@ -22,9 +22,13 @@ from kiln.ir.registry import Kind
 INLINE_KINDS = {Kind.ELEMENTWISE, Kind.MOVEMENT, Kind.SOURCE}
 BOUNDARY_OPS = {"input", "param"}
 ANCHORS = {Kind.REDUCE: "reduce", Kind.CONTRACTION: "matmul", Kind.SCAN: "scan",
-           "concat": "concat"}
-EPILOGUE_ANCHORS = {"reduce", "matmul"}
-BUFFER_OPERANDS = {"matmul"}
+           "concat": "concat", "conv": "conv", "convBackpropInput": "convInput",
+           "convBackpropFilter": "convFilter", "pool": "pool", "maxPoolGrad": "poolGrad",
+           "avgPoolGrad": "poolGrad", "resize": "resize", "resizeGrad": "resizeGrad"}
+# Scatter kernels (convFilter, poolGrad, resizeGrad) finish no element before the end: no epilogue.
+EPILOGUE_ANCHORS = {"reduce", "matmul", "conv", "convInput", "pool", "resize"}
+BUFFER_OPERANDS = {"matmul", "conv", "convInput", "convFilter", "pool", "poolGrad", "resize",
+                   "resizeGrad"}
 
 
 def anchor_kind(node: Node) -> str | None:
