@@ -25,6 +25,12 @@ def pool_window(x_shape, out_shape, attrs) -> Window:
                   pads=tuple(p[0] for p in attrs["pads"]))
 
 
+def nan_max(b, old, new):
+    """max that propagates NaN, as compare + select (vectorizes; llvm.maximum does not on x86)."""
+    take = b.or_(b.fcmp_ordered(">", new, old), b.fcmp_unordered("uno", new, new))
+    return b.select(take, new, old)
+
+
 def emit(ctx, kernel, body, out_ptr, scratch):
     anchor = kernel.anchor
     {"pool": _pool, "maxPoolGrad": _max_pool_grad, "avgPoolGrad": _avg_pool_grad}[anchor.op](
@@ -61,7 +67,7 @@ def _pool(body, kernel, out_ptr):
                 with counted_loop(b, channels, name="c") as c:
                     old, new = load_f32(b, out_row, c), load_f32(b, x_row, c)
                     if is_max:
-                        value = body.math.call_intrinsic(b, "maximum", old, new)
+                        value = nan_max(b, old, new)
                     else:
                         value = b.fadd(old, new)
                     store_f32(b, out_row, c, value)

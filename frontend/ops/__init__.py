@@ -1,5 +1,8 @@
 """The tf.* tensor ops. `PUBLIC` maps each public name to its function."""
-from kiln.frontend.ops import convert, creation, linalg, math, methods, nn, random, reduction, shape
+from types import SimpleNamespace
+
+from kiln.frontend.ops import (conv, convert, creation, image, linalg, math, methods, nn, random,
+                               reduction, shape)
 
 methods.install()
 
@@ -14,6 +17,10 @@ _EXPORTS = {
     linalg: ["matMul", "dot", "outerProduct", "transpose"],
     shape: methods.METHOD_SOURCES[shape] + ["concat", "stack"],
     nn: ["softmax", "logSoftmax"],
+    conv: ["conv1d", "conv2d", "conv3d", "depthwiseConv2d", "separableConv2d", "conv2dTranspose",
+           "conv3dTranspose", "maxPool", "avgPool", "maxPool3d", "avgPool3d"],
 }
 
 PUBLIC = {name: getattr(module, name) for module, names in _EXPORTS.items() for name in names}
+PUBLIC["image"] = SimpleNamespace(resizeBilinear=image.resizeBilinear,
+                                  resizeNearestNeighbor=image.resizeNearestNeighbor)
