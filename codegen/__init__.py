@@ -1,14 +1,18 @@
 """kiln.codegen: lower planned graphs to LLVM IR, optimize, and produce machine code."""
 from kiln.codegen.compiler import JitLibrary, assembly, compile_ir, load_object, optimized_module
 from kiln.codegen.kernels import SCRATCH
-from kiln.codegen.lower import ENTRY, buffer_count, lower
+from kiln.codegen.lower import ENTRY, buffer_count, lower, split_of
 from kiln.codegen.target import Target, host_target, named_target
 
 
-def scratch_bytes(kernel, target: Target) -> int:
-    """Temporary bytes a kernel needs while it runs (the memory planner reserves them)."""
+def scratch_bytes(kernel, target: Target, threads: int = 1) -> int:
+    """Temporary bytes a kernel needs while it runs (the memory planner reserves them); a
+    kernel that runs as parallel tasks gets one 64-byte aligned slice per task."""
     fn = SCRATCH.get(kernel.kind)
-    return fn(kernel, target) if fn else 0
+    size = fn(kernel, target) if fn else 0
+    if size and split_of(kernel, target, threads) is not None:
+        return (size + 63) // 64 * 64 * threads
+    return size
 
 
 __all__ = ["ENTRY", "JitLibrary", "Target", "assembly", "buffer_count", "compile_ir",

@@ -80,6 +80,7 @@ class KernelBody:
         self.shape_of = shape_of          # Value -> list of dims
         self.constants = constants        # ConstantPool
         self.overrides: dict = {}         # Value -> fn(Index) -> LLVM value
+        self.split = None                 # (begin, end) of the split axis in a parallel task
 
     # ---- memory --------------------------------------------------------------------
     def load(self, v: Value, index: Index):

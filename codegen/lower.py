@@ -2,11 +2,16 @@
 
 Entry point ABI (stable, C):
 
-    int32_t kiln_main(void **buffers, const int64_t *dims);
+    int32_t kiln_main(void **buffers, const int64_t *dims, int32_t threads);
 
 `buffers` holds, in order, a pointer per graph input, per graph output, per param, then the
 arena (64-byte aligned, plan.arena_bytes long). `dims` is read only by dynamic plans (eager
-elementwise kernels): the collapsed output shape. The function returns 0.
+elementwise kernels): the collapsed output shape. `threads` caps the threads large kernels
+use (at most the count the module was compiled for). The function returns 0.
+
+Every kernel function takes, after its buffers, scratch and dims, a range [begin, end) of
+its split axis; kernels that split (see kernels.PARALLEL) are called through a task
+trampoline that gives each task its range and its own slice of scratch.
 """
 from __future__ import annotations
 
@@ -17,7 +22,8 @@ import llvmlite.ir as ir
 from kiln.codegen import irutil
 from kiln.codegen.expr import KernelBody
 from kiln.codegen.irutil import I8, I32, I64, PTR, storage_type
-from kiln.codegen.kernels import TEMPLATES
+from kiln.codegen import parallel
+from kiln.codegen.kernels import PARALLEL, TEMPLATES
 from kiln.codegen.kernels.pointwise import can_collapse, collapse_broadcast
 from kiln.codegen.mathlib import MathLib
 from kiln.codegen.target import Target
@@ -35,6 +41,7 @@ class LoweringContext:
     math: MathLib
     constants: "ConstantPool"
     plan: Plan
+    threads: int = 1
 
 
 class ConstantPool:
@@ -71,11 +78,19 @@ def buffer_count(plan: Plan) -> int:
     return len(g.inputs) + len(g.outputs) + len(g.params) + 1
 
 
-def lower(plan: Plan, target: Target) -> ir.Module:
+def split_of(kernel: Kernel, target: Target, threads: int):
+    """(extent, granule) of a kernel's split axis if it runs in parallel, else None."""
+    if threads <= 1 or kernel.kind not in PARALLEL:
+        return None
+    return PARALLEL[kernel.kind](kernel, target)
+
+
+def lower(plan: Plan, target: Target, threads: int = 1) -> ir.Module:
     module = ir.Module(name=plan.graph.name)
     module.triple = target.triple
     module.data_layout = str(target.machine.target_data)
-    ctx = LoweringContext(module, target, MathLib(module), ConstantPool(module), plan)
+    ctx = LoweringContext(module, target, MathLib(module), ConstantPool(module), plan,
+                          threads if not plan.dynamic else 1)
     functions = [_kernel_function(ctx, k) for k in plan.kernels]
     _entry(ctx, functions)
     return module
@@ -111,7 +126,7 @@ def _kernel_function(ctx: LoweringContext, kernel: Kernel) -> ir.Function:
     has_scratch = kernel.scratch_bytes > 0
     if has_scratch:
         arg_types.append(PTR)
-    arg_types.append(PTR)   # dims
+    arg_types += [PTR, I64, I64]   # dims, split range [begin, end)
     fn = ir.Function(ctx.module, ir.FunctionType(irutil.VOID, arg_types), kernel.name)
     fn.linkage = "internal"
     locations = [_location(plan, v) for v in params]
@@ -119,20 +134,51 @@ def _kernel_function(ctx: LoweringContext, kernel: Kernel) -> ir.Function:
         if locations.count(locations[i]) == 1:
             arg.add_attribute("noalias")
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    dims_ptr = fn.args[-1]
+    dims_ptr, begin, end = fn.args[-3:]
     scratch = fn.args[len(params)] if has_scratch else None
     buffers = {v: arg for v, arg in zip(kernel.reads, fn.args[1:len(params)])}
     body = KernelBody(b, ctx.math, buffers, _shape_fn(ctx, kernel, b, dims_ptr), ctx.constants)
+    if split_of(kernel, ctx.target, ctx.threads) is not None:
+        body.split = (begin, end)
     TEMPLATES[kernel.kind](ctx, kernel, body, fn.args[0], scratch)
+    b.ret_void()
+    return fn
+
+
+def _task_trampoline(ctx: LoweringContext, kernel: Kernel, kfn: ir.Function, n_args: int,
+                     extent: int, granule: int) -> ir.Function:
+    """task(ctx_args, i): call the kernel on task i's share of the split axis."""
+    fn = ir.Function(ctx.module, parallel.TASK_TYPE, f"{kernel.name}.task")
+    fn.linkage = "internal"
+    args_ptr, index = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    tasks = ctx.threads
+    args = [b.load(b.gep(args_ptr, [irutil.i64(k)], source_etype=PTR), typ=PTR)
+            for k in range(n_args)]
+    blocks = -(-extent // granule)
+
+    def boundary(i):
+        # task i starts at block floor(blocks * i / tasks)
+        start = b.mul(b.sdiv(b.mul(i, irutil.i64(blocks)), irutil.i64(tasks)), irutil.i64(granule))
+        return b.select(b.icmp_signed("<", start, irutil.i64(extent)), start, irutil.i64(extent))
+    begin = boundary(index)
+    end = boundary(b.add(index, irutil.i64(1)))
+    if kernel.scratch_bytes:
+        slot = len(args) - 2
+        per_task = irutil.i64(kernel.scratch_bytes // tasks)   # sized by codegen.scratch_bytes
+        args[slot] = b.gep(args[slot], [b.mul(index, per_task)], source_etype=I8)
+    b.call(kfn, args + [begin, end])
     b.ret_void()
     return fn
 
 
 def _entry(ctx: LoweringContext, functions) -> ir.Function:
     plan, g = ctx.plan, ctx.plan.graph
-    fn = ir.Function(ctx.module, ir.FunctionType(I32, [PTR, PTR]), ENTRY)
-    bufs, dims = fn.args
+    fn = ir.Function(ctx.module, ir.FunctionType(I32, [PTR, PTR, I32]), ENTRY)
+    bufs, dims, threads = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
+    if ctx.threads > 1:
+        b.store(threads, parallel.threads_global(ctx.module))
     n_in, n_out = len(g.inputs), len(g.outputs)
     slots = {"input": 0, "output": n_in, "param": n_in + n_out}
     arena_slot = n_in + n_out + len(g.params)
@@ -152,7 +198,17 @@ def _entry(ctx: LoweringContext, functions) -> ir.Function:
         if kernel.scratch_bytes:
             args.append(b.gep(arena, [irutil.i64(plan.scratch[kernel.name])], source_etype=I8))
         args.append(dims)
-        b.call(kfn, args)
+        split = split_of(kernel, ctx.target, ctx.threads)
+        if split is None:
+            b.call(kfn, args + [irutil.i64(0), irutil.i64(0)])
+            continue
+        extent, granule = split
+        packed = irutil.entry_alloca(b, ir.ArrayType(PTR, len(args)), f"{kernel.name}.args")
+        for k, value in enumerate(args):
+            b.store(value, b.gep(packed, [irutil.i64(k)], source_etype=PTR))
+        task = _task_trampoline(ctx, kernel, kfn, len(args), extent, granule)
+        b.call(parallel.parallel_for(ctx.module, ctx.threads),
+               [task, packed, irutil.i64(ctx.threads)])
     for i, v in enumerate(g.outputs):
         loc = _location(plan, v)
         if loc != Location("output", i):

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from kiln.frontend import constraints, initializers, regularizers, serialization
+from kiln.frontend import constraints, gradients, initializers, regularizers, serialization
+from kiln.frontend.data import PUBLIC as DATA
 from kiln.frontend.engine import op_layer  # noqa: F401  (enables tf.* ops on SymbolicTensors)
 from kiln.frontend.engine.functional import LayersModel, model
 from kiln.frontend.engine.input_layer import InputLayer, input
@@ -12,6 +13,7 @@ from kiln.frontend.engine.sequential import Sequential
 from kiln.frontend.engine.symbolic import SymbolicTensor
 from kiln.frontend.layers import factories
 from kiln.frontend.ops import PUBLIC as OPS
+from kiln.frontend.training import callbacks, losses, metrics, optimizers
 
 
 def sequential(config=None, **kwargs) -> Sequential:
@@ -23,8 +25,14 @@ layers = SimpleNamespace(**factories())
 initializers_ns = SimpleNamespace(**initializers.FACTORIES, Initializer=initializers.Initializer)
 regularizers_ns = SimpleNamespace(l1=regularizers.l1, l2=regularizers.l2, l1l2=regularizers.l1l2)
 constraints_ns = SimpleNamespace(**constraints.FACTORIES)
+data_ns = SimpleNamespace(**DATA)
 serialization_ns = SimpleNamespace(registerClass=serialization.registerClass,
                                    Serializable=serialization.Serializable)
+
+train = SimpleNamespace(**optimizers.FACTORIES, Optimizer=optimizers.Optimizer)
+losses_ns = SimpleNamespace(**losses.TF_LOSSES)
+metrics_ns = SimpleNamespace(**metrics.TF_METRICS)
+callbacks_ns = SimpleNamespace(earlyStopping=callbacks.earlyStopping)
 
 NAMESPACE = {
     **OPS,
@@ -33,6 +41,20 @@ NAMESPACE = {
     "regularizers": regularizers_ns,
     "constraints": constraints_ns,
     "serialization": serialization_ns,
+    "data": data_ns,
+    "train": train,
+    "losses": losses_ns,
+    "metrics": metrics_ns,
+    "callbacks": callbacks_ns,
+    "Callback": callbacks.Callback,
+    "CustomCallback": callbacks.CustomCallback,
+    "History": callbacks.History,
+    "EarlyStopping": callbacks.EarlyStopping,
+    "grad": gradients.grad,
+    "grads": gradients.grads,
+    "valueAndGrad": gradients.valueAndGrad,
+    "valueAndGrads": gradients.valueAndGrads,
+    "variableGrads": gradients.variableGrads,
     "sequential": sequential,
     "model": model,
     "input": input,

@@ -62,9 +62,21 @@ class TracedTensor:
     __hash__ = object.__hash__
 
 
+SEED = "seed"
+
+
 class Tracer:
-    def __init__(self, builder: Builder | None = None):
+    """Records tf.* calls into `builder`.
+
+    Every graph input has a feed, in `feeds` (parallel to builder.inputs): an int (the i-th
+    declared input), SEED (a fresh random seed per run), or a Tensor captured from outside
+    the function (with capture_inputs=True, so one compiled graph serves new data each call;
+    otherwise captured tensors become constants)."""
+
+    def __init__(self, builder: Builder | None = None, capture_inputs: bool = False):
         self.builder = builder or Builder()
+        self.capture_inputs = capture_inputs
+        self.feeds: list = []
         self._captured: dict[int, Value] = {}
         self._keepalive: list = []
         self.variables: list[Variable] = []      # bound to builder.params, in order
@@ -84,7 +96,10 @@ class Tracer:
         return False
 
     def input(self, shape, dtype, name=None) -> TracedTensor:
-        return self.wrap(self.builder.input(TensorType(tuple(shape), as_dtype(dtype)), name))
+        """A declared input of the function being traced (fed the next argument)."""
+        value = self.builder.input(TensorType(tuple(shape), as_dtype(dtype)), name)
+        self.feeds.append(sum(1 for f in self.feeds if isinstance(f, int)))
+        return self.wrap(value)
 
     def add_update(self, variable: Variable, value) -> None:
         """After each run of the compiled graph, `variable` holds `value` (e.g. a batch-norm
@@ -96,6 +111,7 @@ class Tracer:
         which the caller feeds anew on every run, and a salt unique within this graph."""
         if self.seed_input is None:
             self.seed_input = self.builder.input(TensorType((), as_dtype("int32")), "seed")
+            self.feeds.append(SEED)
         self._salt += 1
         return self.seed_input, self._salt
 
@@ -117,6 +133,10 @@ class Tracer:
             if isinstance(x, Variable):
                 value = self.builder.param(TensorType(data.shape, as_dtype(data.dtype)), x.name)
                 self.variables.append(x)
+            elif self.capture_inputs:
+                value = self.builder.input(TensorType(data.shape, as_dtype(data.dtype)),
+                                           f"captured{len(self.feeds)}")
+                self.feeds.append(x)
             else:
                 value = self.builder.constant(data)
             self._captured[id(x)] = value

@@ -145,6 +145,18 @@ class Graph:
                 g.add_edge(v.node, node)
         return g
 
+    def key(self) -> tuple:
+        """A hashable structural identity: equal keys mean the same computation."""
+        index: dict[Value, int] = {}
+        nodes = []
+        for node in self.nodes:
+            nodes.append((node.op, tuple(index[v] for v in node.inputs),
+                          tuple(sorted(node.attrs.items()))))
+            for v in node.outputs:
+                index[v] = len(index)
+        return (tuple(nodes), tuple(index[v] for v in self.outputs),
+                tuple((index[p], index[v]) for p, v in self.updates))
+
     def __str__(self):
         from kiln.ir.printer import format_graph
 

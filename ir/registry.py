@@ -26,6 +26,7 @@ class Kind(enum.Enum):
     SCAN = "scan"                # cumulative along one axis
     CONTRACTION = "contraction"  # matMul, convolution: the heavy kernels
     WINDOW = "window"            # pooling and other sliding-window reductions
+    SCATTER = "scatter"          # accumulate operand elements into computed output positions
     CONTROL = "control"          # structured loops
 
 

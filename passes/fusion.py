@@ -22,11 +22,14 @@ from kiln.ir.registry import Kind
 INLINE_KINDS = {Kind.ELEMENTWISE, Kind.MOVEMENT, Kind.SOURCE}
 BOUNDARY_OPS = {"input", "param"}
 ANCHORS = {Kind.REDUCE: "reduce", Kind.CONTRACTION: "matmul", Kind.SCAN: "scan",
-           "concat": "concat", "conv": "conv", "convBackpropInput": "convInput",
-           "convBackpropFilter": "convFilter", "pool": "pool", "maxPoolGrad": "poolGrad",
-           "avgPoolGrad": "poolGrad", "resize": "resize", "resizeGrad": "resizeGrad"}
+           Kind.SCATTER: "scatter", "concat": "concat", "conv": "conv",
+           "convBackpropInput": "convInput", "convBackpropFilter": "convFilter", "pool": "pool",
+           "maxPoolGrad": "poolGrad", "avgPoolGrad": "poolGrad", "resize": "resize",
+           "resizeGrad": "resizeGrad"}
 # Scatter kernels (convFilter, poolGrad, resizeGrad) finish no element before the end: no epilogue.
 EPILOGUE_ANCHORS = {"reduce", "matmul", "conv", "convInput", "pool", "resize"}
+# Anchors whose float32 results are kept in the root's buffer while the epilogue runs.
+FLOAT_ROOT_ANCHORS = {"matmul", "conv", "convInput", "pool", "resize"}
 BUFFER_OPERANDS = {"matmul", "conv", "convInput", "convFilter", "pool", "poolGrad", "resize",
                    "resizeGrad"}
 
@@ -101,34 +104,33 @@ def _form_kernels(graph, materialized, boundary):
             if len(anchors) > 1:
                 return None, None, anchors[0].outputs[0]
             anchor = anchors[0] if anchors else None
-            bad = _epilogue_conflict(anchor, covered, root) if anchor else None
-            if bad is not None:
-                return None, None, bad
+            if anchor is not None:
+                broken = _epilogue_violation(anchor, covered)
+                if broken is not None:
+                    return None, None, broken
             kind = anchor_kind(anchor) if anchor else "pointwise"
             kernels.append(Kernel(name=f"k{len(kernels)}", kind=kind, root=root, anchor=anchor,
                                   nodes=covered, reads=reads))
     return kernels, aliases, None
 
 
-def _epilogue_conflict(anchor: Node, covered: list[Node], root: Value) -> Value | None:
-    """A value to materialize when the anchor's epilogue is not one templates can run.
-
-    Templates evaluate the epilogue at the anchor's own indices and keep the anchor's
-    accumulators in the root's buffer, so every covered node downstream of the anchor must be
-    elementwise with the anchor's shape, and the root must have the anchor's dtype. Otherwise
-    the last value before the offending node (or the anchor itself) gets its own buffer.
-    """
+def _epilogue_violation(anchor: Node, covered: list[Node]) -> Value | None:
+    """An epilogue is evaluated on the anchor's index space: every node fed (transitively) by
+    the anchor must be elementwise with the anchor's shape (and float32 after an anchor that
+    keeps its results in the root's buffer).
+    Returns the value to materialize where that first fails, or None."""
     result = anchor.outputs[0]
-    downstream = {id(anchor)}
-    for node in covered:
-        feeding = [v for v in node.inputs if id(v.node) in downstream]
-        if node is anchor or not feeding:
+    downstream = {result}
+    for node in covered[covered.index(anchor) + 1:]:
+        fed = [v for v in node.inputs if v in downstream]
+        if not fed:
             continue
-        if node.opdef.kind is not Kind.ELEMENTWISE or node.outputs[0].shape != result.shape:
-            return feeding[0]
-        downstream.add(id(node))
-    if root is not result and root.dtype != result.dtype:
-        return result
+        out = node.outputs[0]
+        ok = (node.opdef.kind is Kind.ELEMENTWISE and out.shape == result.shape and
+              (anchor_kind(anchor) not in FLOAT_ROOT_ANCHORS or out.dtype == result.dtype))
+        if not ok:
+            return fed[0]
+        downstream.add(out)
     return None
 
 

@@ -23,7 +23,7 @@ from kiln.ir import Builder, TensorType
 from kiln.ir.dtypes import as_dtype
 from kiln.ir.ops._rules import broadcast_shapes
 from kiln.ir.registry import Kind, get_op
-from kiln.runtime.executable import compile_graph
+from kiln.runtime.executable import compile_graph, data_pointer
 
 _static: dict = {}
 _dynamic: dict = {}
@@ -76,7 +76,7 @@ def _compile(arrays, build):
 
 def _call(exe, arrays):
     outputs = [np.empty(shape, dtype) for shape, dtype in exe._out_specs]
-    pointers = [a.ctypes.data for a in arrays] + [o.ctypes.data for o in outputs]
+    pointers = [data_pointer(a) for a in arrays] + [data_pointer(o) for o in outputs]
     exe.run_dynamic(pointers, None)
     return outputs
 
@@ -91,8 +91,8 @@ def _run_elementwise(op, arrays, attrs, akey):
         _dynamic[key] = entry
     exe, out_dtype = entry
     out = np.empty(out_shape, out_dtype)
-    pointers = [a.ctypes.data for a in arrays]
-    pointers.append(out.ctypes.data)
+    pointers = [data_pointer(a) for a in arrays]
+    pointers.append(data_pointer(out))
     exe.run_dynamic(pointers, dims)
     return [out]
 

@@ -10,6 +10,7 @@ thread; calls from several threads are safe.
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 from functools import partial
 
@@ -20,7 +21,32 @@ from kiln.ir.graph import Graph
 from kiln.passes import compile_plan
 from kiln.runtime import cache
 
-_ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p)
+_ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32)
+
+
+def default_threads() -> int:
+    """Threads large kernels may use: $KILN_NUM_THREADS, else the machine's CPU count."""
+    value = os.environ.get("KILN_NUM_THREADS")
+    if value:
+        try:
+            return max(1, int(value))
+        except ValueError:
+            raise ValueError(f"KILN_NUM_THREADS must be a positive integer, got {value!r}") from None
+    return max(1, min(os.cpu_count() or 1, 16))
+
+
+def _make_data_pointer():
+    """A fast `arr.ctypes.data`: read the data field of numpy's array struct directly (it
+    follows the object header, offset 16 on 64-bit CPython, stable across numpy versions).
+    Verified once at import; falls back to the slow, public attribute if the layout differs."""
+    probe = np.arange(3, dtype=np.float32)
+    reader = ctypes.c_void_p.from_address
+    if ctypes.sizeof(ctypes.c_void_p) == 8 and reader(id(probe) + 16).value == probe.ctypes.data:
+        return lambda a: reader(id(a) + 16).value
+    return lambda a: a.ctypes.data
+
+
+data_pointer = _make_data_pointer()
 
 
 def aligned_empty(nbytes: int, align: int = 64) -> np.ndarray:
@@ -31,8 +57,9 @@ def aligned_empty(nbytes: int, align: int = 64) -> np.ndarray:
 
 
 class Executable:
-    def __init__(self, plan, library, target):
+    def __init__(self, plan, library, target, threads: int = 1):
         graph = plan.graph
+        self.threads = threads
         self.plan = plan
         self.graph = graph
         self.target = target
@@ -53,11 +80,11 @@ class Executable:
         return self.plan.arena_bytes
 
     def _arena(self) -> int:
-        arena = getattr(self._local, "arena", None)
-        if arena is None:
-            arena = aligned_empty(max(self.plan.arena_bytes, 64))
-            self._local.arena = arena
-        return arena.ctypes.data
+        address = getattr(self._local, "address", None)
+        if address is None:
+            self._local.arena = aligned_empty(max(self.plan.arena_bytes, 64))
+            address = self._local.address = self._local.arena.ctypes.data
+        return address
 
     def run(self, inputs, params=(), outputs=None):
         """Run with numpy arrays; returns the list of output arrays (new unless given)."""
@@ -67,25 +94,25 @@ class Executable:
             outputs = [np.empty(shape, dtype) for shape, dtype in self._out_specs]
         else:
             _check("output", outputs, self._out_specs, self.graph.outputs)
-        pointers = [a.ctypes.data for a in inputs]
-        pointers += [a.ctypes.data for a in outputs]
-        pointers += [a.ctypes.data for a in params]
+        pointers = [data_pointer(a) for a in inputs]
+        pointers += [data_pointer(a) for a in outputs]
+        pointers += [data_pointer(a) for a in params]
         pointers.append(self._arena())
-        self._fn(self._buffers_type(*pointers), None)
+        self._fn(self._buffers_type(*pointers), None, self.threads)
         return outputs
 
     def run_dynamic(self, pointers, dims):
         """Unchecked call for the eager dispatcher, which has validated every argument:
         `pointers` are the input and output addresses, `dims` a ctypes int64 array."""
         pointers.append(self._arena())
-        self._fn(self._buffers_type(*pointers), dims)
+        self._fn(self._buffers_type(*pointers), dims, 1)
 
 
 def _check(kind, arrays, specs, values):
     if len(arrays) != len(specs):
         raise ValueError(f"expected {len(specs)} {kind}(s), got {len(arrays)}")
     for i, (a, (shape, dtype)) in enumerate(zip(arrays, specs)):
-        if not isinstance(a, np.ndarray) or a.shape != shape or a.dtype != dtype \
+        if type(a) is not np.ndarray or a.shape != shape or a.dtype is not dtype \
                 or not a.flags.c_contiguous:
             name = values[i].node.attrs.get("name", i) if hasattr(values[i].node, "attrs") else i
             got = f"{getattr(a, 'dtype', type(a).__name__)}{list(getattr(a, 'shape', ()))}"
@@ -94,13 +121,15 @@ def _check(kind, arrays, specs, values):
 
 
 def compile_graph(graph: Graph, *, optimize: bool = True, dynamic: bool = False,
-                  target=None) -> Executable:
+                  target=None, threads: int | None = None) -> Executable:
     """Plan, lower, and compile `graph` (object code comes from the caches when possible)."""
     target = target or codegen.host_target()
-    plan = compile_plan(graph, scratch_bytes=partial(codegen.scratch_bytes, target=target),
+    threads = 1 if dynamic else (threads or default_threads())
+    plan = compile_plan(graph, scratch_bytes=partial(codegen.scratch_bytes, target=target,
+                                                     threads=threads),
                         optimize=optimize)
     plan.dynamic = dynamic
-    text = str(codegen.lower(plan, target))
+    text = str(codegen.lower(plan, target, threads))
     obj = cache.object_code(text, target)
     library = codegen.load_object(obj, [codegen.ENTRY])
-    return Executable(plan, library, target)
+    return Executable(plan, library, target, threads)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import weakref
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from kiln.runtime.memory import track, untrack
 from kiln.runtime.format import tensor_to_string
 
 _ids = itertools.count()
+_DTYPE_NAMES = {"f": "float32", "i": "int32", "?": "bool"}
 
 
 class DisposedError(ValueError):
@@ -37,6 +39,20 @@ class Tensor:
         self._kept = False
         self._nbytes = data.nbytes
         track(self, self._nbytes)
+
+    @classmethod
+    def wrap(cls, data: np.ndarray) -> "Tensor":
+        """A tensor owning `data`, a fresh C-contiguous array of a kiln dtype (no checks:
+        for arrays the runtime itself produced)."""
+        t = cls.__new__(cls)
+        t._data = data
+        t._shape = data.shape
+        t._dtype = _DTYPE_NAMES[data.dtype.char]
+        t.id = next(_ids)
+        t._kept = False
+        t._nbytes = data.nbytes
+        track(t, t._nbytes)
+        return t
 
     # ---- description -----------------------------------------------------------------
     @property
@@ -137,6 +153,15 @@ class Tensor:
     __hash__ = object.__hash__
 
 
+_variables_by_name: "weakref.WeakValueDictionary[str, Variable]" = weakref.WeakValueDictionary()
+
+
+def variable_named(name: str) -> "Variable | None":
+    """The live variable with this name, if any (TF.js's registered variables)."""
+    v = _variables_by_name.get(name)
+    return v if v is not None and not v.isDisposed else None
+
+
 class Variable(Tensor):
     """A mutable tensor: `assign` replaces its values in place (same shape and dtype)."""
 
@@ -148,6 +173,7 @@ class Variable(Tensor):
         super().__init__(np.array(data, dtype=as_dtype(dtype or data.dtype).np, copy=True, order="C"))
         self.trainable = bool(trainable)
         self.name = name if name is not None else str(next(Variable._names))
+        _variables_by_name[self.name] = self
 
     def assign(self, value) -> None:
         target = self.buffer("assign")

@@ -1,6 +1,6 @@
 """Kernel templates, one per kernel kind: each emits the loop nest of one Kernel."""
 from kiln.codegen.kernels import (concat, conv, conv_backprop, matmul, pointwise, pool, reduce,
-                                  resize, scan)
+                                  resize, scan, scatter)
 
 TEMPLATES = {
     "pointwise": pointwise.emit,
@@ -8,6 +8,7 @@ TEMPLATES = {
     "matmul": matmul.emit,
     "scan": scan.emit,
     "concat": concat.emit,
+    "scatter": scatter.emit,
     "conv": conv.emit,
     "convInput": conv_backprop.emit,
     "convFilter": conv_backprop.emit,
@@ -15,6 +16,13 @@ TEMPLATES = {
     "poolGrad": pool.emit,
     "resize": resize.emit,
     "resizeGrad": resize.emit,
+}
+
+# kind -> fn(kernel, target) -> (extent, granule) when the kernel is worth running in
+# parallel over its split axis (see codegen.parallel), else None.
+PARALLEL = {
+    "matmul": matmul.parallel_split,
+    "pointwise": pointwise.parallel_split,
 }
 
 SCRATCH = {

@@ -85,6 +85,21 @@ def _packed_sizes(anchor, blk: Blocking):
     return _round_up(b_floats, 16), a_floats
 
 
+PARALLEL_MIN_MACS = 1 << 22      # below ~4M multiply-adds a second thread costs more than it saves
+
+
+def parallel_split(kernel, target):
+    """Split the columns of C across tasks when the product is large enough."""
+    batch, m, k, n = _shape(kernel.anchor)
+    blk = blocking(kernel.anchor, target)
+    batches = 1
+    for d in batch:
+        batches *= d
+    if batches * m * k * n < PARALLEL_MIN_MACS or n < 2 * blk.nr:
+        return None
+    return n, blk.nr
+
+
 def scratch_bytes(kernel, target) -> int:
     anchor = kernel.anchor
     _, m, k, n = _shape(anchor)
@@ -186,11 +201,13 @@ def emit(ctx, kernel, body, out_ptr, scratch):
         rsa, csa = (1, m) if ta else (k, 1)
         rsb, csb = (1, k) if tb else (n, 1)
         tile = _TileEpilogue(body, kernel, out_ptr, out_shape, bmulti, c_ptr, n)
+        cols = body.split or (0, n)       # a parallel task computes a block of columns
         if _direct(anchor):
-            _direct_driver(b, mk, blk, m, k, n, a_ptr, rsa, csa, b_ptr, rsb, c_ptr, scratch, tile)
+            _direct_driver(b, mk, blk, m, k, n, a_ptr, rsa, csa, b_ptr, rsb, c_ptr, scratch, tile,
+                           cols)
         else:
             _packed_driver(b, mk, blk, m, k, n, a_ptr, rsa, csa, b_ptr, rsb, csb, c_ptr,
-                           scratch, anchor, tile)
+                           scratch, anchor, tile, cols)
 
 
 def _batch_offset(b, out_multi, out_batch, operand_batch):
@@ -206,9 +223,13 @@ def _call_mk(b, mk, kc, a, rsa, csa, bp, ldb, c, ldc, rows, cols, accumulate):
     b.call(mk, args)
 
 
-def _direct_driver(b, mk, blk, m, k, n, a_ptr, rsa, csa, b_ptr, rsb, c_ptr, scratch, tile):
+def _direct_driver(b, mk, blk, m, k, n, a_ptr, rsa, csa, b_ptr, rsb, c_ptr, scratch, tile,
+                   cols):
     n_full = n // blk.nr * blk.nr
     tail = n - n_full
+    begin, end = cols
+    full_end = imin(b, end, n_full)
+    has_tail = b.icmp_signed("==", i64(end), i64(n)) if tail else None
     if tail:
         # Pack B's ragged last panel, zero-padded to NR columns.
         with counted_loop(b, k, name="pk") as kk:
@@ -224,25 +245,27 @@ def _direct_driver(b, mk, blk, m, k, n, a_ptr, rsa, csa, b_ptr, rsb, c_ptr, scra
         rows = imin(b, blk.mr, isub(b, m, i0))
         a_tile = element_ptr(b, a_ptr, float32, imul(b, i0, rsa))
         if n_full:
-            with counted_loop(b, n_full, step=blk.nr, name="jr") as j0:
+            with counted_loop(b, full_end, start=begin, step=blk.nr, name="jr") as j0:
                 _call_mk(b, mk, k, a_tile, rsa, csa, element_ptr(b, b_ptr, float32, j0), rsb,
                          element_ptr(b, c_ptr, float32, iadd(b, imul(b, i0, n), j0)), n,
                          rows, blk.nr, no)
                 tile.apply(i0, j0, rows, blk.nr)
         if tail:
-            _call_mk(b, mk, k, a_tile, rsa, csa, scratch, blk.nr,
-                     element_ptr(b, c_ptr, float32, iadd(b, imul(b, i0, n), n_full)), n,
-                     rows, tail, no)
-            tile.apply(i0, n_full, rows, tail)
+            with b.if_then(has_tail):
+                _call_mk(b, mk, k, a_tile, rsa, csa, scratch, blk.nr,
+                         element_ptr(b, c_ptr, float32, iadd(b, imul(b, i0, n), n_full)), n,
+                         rows, tail, no)
+                tile.apply(i0, n_full, rows, tail)
 
 
 def _packed_driver(b, mk, blk, m, k, n, a_ptr, rsa, csa, b_ptr, rsb, csb, c_ptr, scratch,
-                   anchor, tile):
+                   anchor, tile, cols):
     b_floats, _ = _packed_sizes(anchor, blk)
     bp = scratch
     ap = element_ptr(b, scratch, float32, b_floats)
-    with counted_loop(b, n, step=blk.nc, name="jc") as jc:
-        nc = imin(b, blk.nc, isub(b, n, jc))
+    begin, end = cols
+    with counted_loop(b, end, start=begin, step=blk.nc, name="jc") as jc:
+        nc = imin(b, blk.nc, isub(b, end, jc))
         with counted_loop(b, k, step=blk.kc, name="pc") as pc:
             kc = imin(b, blk.kc, isub(b, k, pc))
             _pack_b(b, blk, bp, b_ptr, rsb, csb, pc, kc, jc, nc)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from kiln.codegen.expr import Index
-from kiln.codegen.irutil import loop_nest
+from kiln.codegen.irutil import counted_loop, loop_nest
 from kiln.ir.registry import Kind
 
 
@@ -40,9 +40,33 @@ def can_collapse(kernel) -> bool:
                for n in kernel.nodes)
 
 
+PARALLEL_MIN_ELEMENTS = 1 << 20
+
+
+def parallel_split(kernel, target):
+    """Split the outermost axis of large kernels (the collapsed axis when dims merge)."""
+    shape = kernel.root.shape
+    if kernel.root.type.size < PARALLEL_MIN_ELEMENTS:
+        return None
+    if can_collapse(kernel):
+        values = [kernel.root] + list(kernel.reads) + [v for n in kernel.nodes for v in n.outputs]
+        shape, _ = collapse_broadcast(shape, [v.shape for v in values])
+    if not shape or shape[0] < 2:
+        return None
+    return shape[0], 1
+
+
 def emit(ctx, kernel, body, out_ptr, scratch):
     root = kernel.root
     shape = body.shape_of(root)
-    with loop_nest(body.b, shape) as multi:
-        index = Index(body.b, shape, multi=multi)
-        body.store(out_ptr, root.dtype, index.linear, body.value(root, index))
+    b = body.b
+    if body.split is None or not shape:
+        with loop_nest(b, shape) as multi:
+            index = Index(b, shape, multi=multi)
+            body.store(out_ptr, root.dtype, index.linear, body.value(root, index))
+        return
+    begin, end = body.split
+    with counted_loop(b, end, start=begin, name="p0") as first:
+        with loop_nest(b, shape[1:]) as rest:
+            index = Index(b, shape, multi=[first] + rest)
+            body.store(out_ptr, root.dtype, index.linear, body.value(root, index))

@@ -1,59 +1,100 @@
-"""Compile a Python function over tensors into one native executable.
+"""Compile Python functions over tensors into native executables.
 
-    fn = CompiledFunction(lambda xs: model_forward(xs), [(shape, dtype), ...], name="predict")
-    outputs = fn([x_array, ...])          # numpy arrays in, numpy arrays out
+    traced = trace(fn, [(shape, dtype), ...])      # run fn once on traced inputs -> IR graph
+    fn = CompiledFunction(fn, specs)              # trace once, compile, call many times
+    outputs = fn.run([x_array, ...])              # numpy arrays in and out
 
-The function is traced once (its tf.* calls record an IR graph), compiled whole, and then
-called with the current buffers of the Variables it read (as graph params), so later weight
-changes need no recompilation. Random ops without a seed draw from a seed input that is fed a
-fresh value on every call. Updates (param <- value) write the variables in place.
+The executable is called with the current buffers of the Variables the function read (graph
+params), so later weight changes need no recompilation; random ops without a seed are fed a
+fresh seed per call; captured tensors are fed as inputs when traced with capture_inputs; and
+updates (variable <- value) write the variables in place.
 """
 from __future__ import annotations
 
-import random as _random
+import random as pyrandom
+from dataclasses import dataclass
 
 import numpy as np
 
 from kiln.frontend.ops.dispatch import _flatten, _unflatten
-from kiln.frontend.trace import Tracer
-from kiln.ir import Builder
-from kiln.runtime.executable import compile_graph
+from kiln.frontend.trace import SEED, Tracer
+from kiln.ir import Builder, Graph
+from kiln.runtime.executable import Executable, compile_graph
 from kiln.runtime.tensor import Tensor
 
 
+@dataclass
+class Trace:
+    graph: Graph
+    structure: object          # nesting of the function's result (see dispatch._flatten)
+    variables: list            # Variables bound to graph.params, in order
+    feeds: list                # per graph input: arg index, SEED, or a captured Tensor
+
+
+def trace(fn, input_specs, name: str = "fn", capture_inputs: bool = False,
+          extend=None) -> Trace:
+    """Trace fn(traced_inputs). `extend(tracer, result)` may add (Variable, value) updates
+    and return extra outputs (used by training steps)."""
+    tracer = Tracer(Builder(name), capture_inputs)
+    with tracer:
+        inputs = [tracer.input(shape, dtype, f"input{i}")
+                  for i, (shape, dtype) in enumerate(input_specs)]
+        result = fn(inputs)
+        if extend is not None:
+            result = extend(tracer, result)
+        flat: list = []
+        structure = _flatten(result, flat)
+        outputs = [tracer.value_of(t, name) for t in flat]
+        updates = [(tracer.value_of(variable, name), tracer.value_of(value, name))
+                   for variable, value in tracer.updates]
+    graph = tracer.builder.finish(outputs, updates)
+    live = set(graph.params)
+    variables = [v for p, v in zip(tracer.builder.params, tracer.variables) if p in live]
+    return Trace(graph, structure, variables, list(tracer.feeds))
+
+
+_executables: dict = {}
+
+
+def executable_for(graph: Graph) -> Executable:
+    """The compiled executable of a graph, shared by every equal graph (see Graph.key)."""
+    key = graph.key()
+    exe = _executables.get(key)
+    if exe is None:
+        exe = compile_graph(graph)
+        _executables[key] = exe
+    return exe
+
+
+def feed_arrays(feeds, arrays) -> list[np.ndarray]:
+    result = []
+    for feed in feeds:
+        if feed is SEED:
+            result.append(np.array(pyrandom.getrandbits(31), dtype=np.int32))
+        elif isinstance(feed, int):
+            result.append(arrays[feed])
+        else:
+            result.append(feed.buffer("captured tensor"))
+    return result
+
+
+def run_trace(traced: Trace, executable: Executable, arrays) -> list[np.ndarray]:
+    params = [v.buffer("compiled function") for v in traced.variables]
+    return executable.run(feed_arrays(traced.feeds, arrays), params)
+
+
 class CompiledFunction:
-    def __init__(self, fn, input_specs, name: str = "fn", optimize: bool = True,
-                 updates_fn=None):
-        tracer = Tracer(Builder(name))
-        with tracer:
-            inputs = [tracer.input(shape, dtype, f"input{i}")
-                      for i, (shape, dtype) in enumerate(input_specs)]
-            result = fn(inputs)
-            flat: list = []
-            self.structure = _flatten(result, flat)
-            outputs = [tracer.value_of(t, name) for t in flat]
-            pairs = list(tracer.updates)
-            if updates_fn is not None:
-                pairs += list(updates_fn(result))
-            updates = [(tracer.value_of(variable, name), tracer.value_of(new_value, name))
-                       for variable, new_value in pairs]
-        graph = tracer.builder.finish(outputs, updates)
-        live = set(graph.params)
-        self.variables = [var for p, var in zip(tracer.builder.params, tracer.variables) if p in live]
-        self.seed_position = None
-        if tracer.seed_input is not None and tracer.seed_input in set(graph.inputs):
-            self.seed_position = graph.inputs.index(tracer.seed_input)
-        self.graph = graph
-        self.executable = compile_graph(graph, optimize=optimize)
+    """A function traced once and compiled whole."""
+
+    def __init__(self, fn, input_specs, name: str = "fn", optimize: bool = True, extend=None):
+        self.trace = trace(fn, input_specs, name, extend=extend)
+        self.graph = self.trace.graph
+        self.executable = compile_graph(self.graph, optimize=optimize)
 
     def run(self, arrays) -> list[np.ndarray]:
-        inputs = list(arrays)
-        if self.seed_position is not None:
-            inputs.insert(self.seed_position, np.array(_random.getrandbits(31), dtype=np.int32))
-        params = [v.buffer("compiled function") for v in self.variables]
-        return self.executable.run(inputs, params)
+        return run_trace(self.trace, self.executable, arrays)
 
     def __call__(self, arrays):
         """Run and return the traced function's result structure, with Tensors."""
         outs = self.run(arrays)
-        return _unflatten(self.structure, iter(Tensor(o) for o in outs))
+        return _unflatten(self.trace.structure, iter(Tensor(o) for o in outs))

@@ -37,6 +37,8 @@ class LayersModel(Layer):
         self._execute_cache: dict = {}
         self.stopTraining = False
         self.optimizer = None
+        self.compiled = None
+        self.history = None
         if self.args["inputs"] is not None or self.args["outputs"] is not None:
             self._init_graph(self.args["inputs"], self.args["outputs"])
 
@@ -365,6 +367,33 @@ class LayersModel(Layer):
                             t.originalName == name:
                         return t
         raise ValueError(f"execute: model {self.name!r} has no tensor named {name!r}")
+
+    # ---- training (kiln.frontend.training.trainer) ------------------------------------
+    def compile(self, config=None, **kwargs) -> None:
+        """compile({'optimizer', 'loss', 'metrics'})."""
+        from kiln.frontend.training import trainer
+        trainer.compile(self, config, **kwargs)
+
+    async def fit(self, x, y, config=None, **kwargs):
+        """Train; resolves to a History (history.history['loss'], history.epoch)."""
+        from kiln.frontend.training import trainer
+        return await trainer.fit(self, x, y, config, **kwargs)
+
+    def evaluate(self, x, y, config=None, **kwargs):
+        from kiln.frontend.training import trainer
+        return trainer.evaluate(self, x, y, config, **kwargs)
+
+    async def fitDataset(self, dataset, config=None, **kwargs):
+        from kiln.frontend.training import trainer
+        return await trainer.fitDataset(self, dataset, config, **kwargs)
+
+    async def evaluateDataset(self, dataset, config=None, **kwargs):
+        from kiln.frontend.training import trainer
+        return await trainer.evaluateDataset(self, dataset, config, **kwargs)
+
+    async def trainOnBatch(self, x, y):
+        from kiln.frontend.training import trainer
+        return await trainer.trainOnBatch(self, x, y)
 
     # ---- lifetime ----------------------------------------------------------------------
     def dispose(self) -> dict:

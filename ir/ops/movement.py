@@ -129,3 +129,22 @@ register(OpDef("reverse", Kind.MOVEMENT, _reverse, {"axes": REQUIRED}))
 register(OpDef("tile", Kind.MOVEMENT, _tile, {"reps": REQUIRED}))
 register(OpDef("gather", Kind.MOVEMENT, _gather, {"axis": 0}, arity=2,
                doc="out[..., j, ...] = params[..., indices[j], ...]; indices outside the axis give 0"))
+
+
+def _scatter_add(inputs, attrs):
+    indices, updates = inputs
+    require_dtype("scatterAdd", 0, indices, (int32,))
+    shape = tuple(attrs["shape"])
+    axis = attrs["axis"]
+    if not 0 <= axis < len(shape):
+        raise ShapeError(f"scatterAdd: axis {axis} is out of range for shape {list(shape)}")
+    expected = shape[:axis] + indices.shape + shape[axis + 1:]
+    if updates.shape != expected:
+        raise ShapeError(f"scatterAdd: updates have shape {list(updates.shape)}, expected "
+                         f"{list(expected)} for indices {list(indices.shape)} into {list(shape)}")
+    return [updates.with_shape(shape)]
+
+
+register(OpDef("scatterAdd", Kind.SCATTER, _scatter_add, {"shape": REQUIRED, "axis": 0}, arity=2,
+               doc="the adjoint of gather: zeros of `shape`, then out[..., indices[j], ...] += "
+                   "updates[..., j, ...]; indices outside the axis are dropped"))

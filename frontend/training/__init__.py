@@ -1,0 +1,1 @@
+"""Training: optimizers (tf.train), losses, metrics, callbacks, and the fit/evaluate loops."""
