@@ -118,3 +118,57 @@ def resize(x, size, method, align_corners=False, half_pixel=False):
             bottom = px(y0 + 1, x0) * (1 - lx) + px(y0 + 1, x0 + 1) * lx
             out[:, i, j] = top * (1 - ly) + bottom * ly
     return out
+
+
+def max_pool_grad(x, dy, window, strides, pads):
+    """Each dy goes to the first maximum (in window order) of its window."""
+    x, dy = np.asarray(x, np.float64), np.asarray(dy, np.float64)
+    dx = np.zeros(x.shape)
+    rank = x.ndim - 2
+    for n in range(x.shape[0]):
+        for o in np.ndindex(*dy.shape[1:-1]):
+            for c in range(x.shape[-1]):
+                best, where = None, None
+                for tap in np.ndindex(*window):
+                    pos = tuple(o[a] * strides[a] + tap[a] - pads[a][0] for a in range(rank))
+                    if all(0 <= p < s for p, s in zip(pos, x.shape[1:-1])):
+                        v = x[(n, *pos, c)]
+                        if best is None or v > best:
+                            best, where = v, pos
+                dx[(n, *where, c)] += dy[(n, *o, c)]
+    return dx
+
+
+def adjoint(linear_fn, in_shape, dy):
+    """J^T dy for a linear map given as a function on arrays, one basis vector at a time."""
+    dx = np.zeros(int(np.prod(in_shape)))
+    for i in range(dx.size):
+        basis = np.zeros(dx.size)
+        basis[i] = 1
+        dx[i] = np.vdot(linear_fn(basis.reshape(in_shape)), dy)
+    return dx.reshape(in_shape)
+
+
+def _window(a):
+    return a["strides"], a["dilations"], a["pads"], a["groups"]
+
+
+# op name -> fn(args, attrs): the numpy meaning of the IR ops of kiln.ir.ops.nn (for
+# tests/reference.py's graph interpreter)
+OPS = {
+    "conv": lambda args, a: conv(args[0], args[1], *_window(a)),
+    "convBackpropInput": lambda args, a: conv_backprop_input(args[0], args[1], a["inputShape"],
+                                                             *_window(a)),
+    "convBackpropFilter": lambda args, a: conv_backprop_filter(args[0], args[1], a["filterShape"],
+                                                               *_window(a)),
+    "pool": lambda args, a: pool(args[0], a["mode"], a["window"], a["strides"], a["pads"]),
+    "maxPoolGrad": lambda args, a: max_pool_grad(args[0], args[1], a["window"], a["strides"],
+                                                 a["pads"]),
+    "avgPoolGrad": lambda args, a: adjoint(
+        lambda v: pool(v, "avg", a["window"], a["strides"], a["pads"]), a["inputShape"], args[0]),
+    "resize": lambda args, a: resize(args[0], a["size"], a["method"], a["alignCorners"],
+                                     a["halfPixelCenters"]),
+    "resizeGrad": lambda args, a: adjoint(
+        lambda v: resize(v, args[0].shape[1:3], a["method"], a["alignCorners"],
+                         a["halfPixelCenters"]), a["inputShape"], args[0]),
+}
