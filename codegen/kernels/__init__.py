@@ -23,6 +23,8 @@ TEMPLATES = {
 PARALLEL = {
     "matmul": matmul.parallel_split,
     "pointwise": pointwise.parallel_split,
+    "conv": conv.parallel_split,
+    "pool": pool.parallel_split,
 }
 
 SCRATCH = {

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import llvmlite.ir as ir
 
 from kiln.codegen.irutil import F32, counted_loop, element_ptr, i64, iadd, imin, imul, isub
-from kiln.codegen.kernels.matmul import Blocking, _pack_b, micro_kernel
+from kiln.codegen.kernels.matmul import PARALLEL_MIN_MACS, Blocking, _pack_b, micro_kernel
 from kiln.codegen.kernels.spatial import (Window, epilogue_span, linear_of, load_f32, source,
                                           store_f32, unravel)
 from kiln.codegen.mathlib import f32
@@ -108,6 +108,14 @@ def _slice_depth(cs: ConvShape) -> int:
     return min(taps, cs.win.taps) * chans
 
 
+def parallel_split(kernel, target):
+    """Split the output rows across tasks when the convolution is large enough."""
+    cs = _shape_of(kernel.anchor)
+    if cs.win.rows * cs.depth * cs.filters < PARALLEL_MIN_MACS or cs.win.rows < 2:
+        return None
+    return cs.win.rows, blocking(cs, target).mr if use_gemm(cs) else 1
+
+
 def scratch_bytes(kernel, target) -> int:
     cs = _shape_of(kernel.anchor)
     if not use_gemm(cs) or cs.win.rows == 0:
@@ -126,14 +134,15 @@ def emit(ctx, kernel, body, out_ptr, scratch):
         return
     x_ptr = body.buffers[anchor.inputs[0]]
     w_ptr = body.buffers[anchor.inputs[1]]
+    rows = body.split or (0, cs.win.rows)     # a parallel task computes a block of rows
     if use_gemm(cs):
-        _gemm(ctx, body, kernel, cs, x_ptr, w_ptr, out_ptr, scratch)
+        _gemm(ctx, body, kernel, cs, x_ptr, w_ptr, out_ptr, scratch, rows)
     else:
-        _direct(body, kernel, cs, x_ptr, w_ptr, out_ptr)
+        _direct(body, kernel, cs, x_ptr, w_ptr, out_ptr, rows)
 
 
 # ---- gemm driver -----------------------------------------------------------------------
-def _gemm(ctx, body, kernel, cs, x_ptr, w_ptr, out_ptr, scratch):
+def _gemm(ctx, body, kernel, cs, x_ptr, w_ptr, out_ptr, scratch, row_range):
     b = body.b
     win = cs.win
     blk = blocking(cs, ctx.target)
@@ -143,7 +152,7 @@ def _gemm(ctx, body, kernel, cs, x_ptr, w_ptr, out_ptr, scratch):
     b_floats = _round_up(min(blk.nc, _round_up(cs.ng, blk.nr)) * kc_max, 16)
     bp = scratch
     ap = element_ptr(b, scratch, float32, b_floats)
-    rows_total = win.rows
+    row_begin, row_end = row_range
     with counted_loop(b, cs.groups, name="g") as g:
         w_group = element_ptr(b, w_ptr, float32, imul(b, g, cs.ng))
         col_group = imul(b, g, cs.ng)
@@ -159,8 +168,9 @@ def _gemm(ctx, body, kernel, cs, x_ptr, w_ptr, out_ptr, scratch):
                     first = b.and_(b.icmp_signed("==", p0, i64(0)), b.icmp_signed("==", c0, i64(0)))
                     last = b.and_(b.icmp_signed("==", b.add(p0, pw), i64(win.taps)),
                                   b.icmp_signed("==", b.add(c0, cw), i64(cs.cin_g)))
-                    with counted_loop(b, rows_total, step=blk.mc, name="ic") as ic:
-                        mc = imin(b, blk.mc, isub(b, rows_total, ic))
+                    with counted_loop(b, row_end, start=row_begin, step=blk.mc,
+                                      name="ic") as ic:
+                        mc = imin(b, blk.mc, isub(b, row_end, ic))
                         _pack_a(b, blk, cs, ap, x_ptr, g, ic, mc, p0, pw, c0, cw, kc)
                         col0 = iadd(b, col_group, jc)
                         with counted_loop(b, nc, step=blk.nr, name="jr") as jr:
@@ -224,11 +234,11 @@ def _tile_epilogue(body, kernel, cs, out_ptr, row0, rows, col0, cols):
 
 
 # ---- direct driver ---------------------------------------------------------------------
-def _direct(body, kernel, cs, x_ptr, w_ptr, out_ptr):
+def _direct(body, kernel, cs, x_ptr, w_ptr, out_ptr, row_range):
     b = body.b
     win = cs.win
     depthwise = cs.cin_g == 1 and cs.ng == 1
-    with counted_loop(b, win.rows, name="row") as row:
+    with counted_loop(b, row_range[1], start=row_range[0], name="row") as row:
         out_multi = unravel(b, row, win.out_dims)
         out_row = element_ptr(b, out_ptr, float32, imul(b, row, cs.filters))
         with counted_loop(b, cs.filters, name="z") as f:

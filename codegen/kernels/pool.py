@@ -25,6 +25,21 @@ def pool_window(x_shape, out_shape, attrs) -> Window:
                   pads=tuple(p[0] for p in attrs["pads"]))
 
 
+PARALLEL_MIN_ELEMENTS = 1 << 20    # input elements read by a pool worth a second thread
+
+
+def parallel_split(kernel, target):
+    """Split a forward pool's output rows across tasks (the gradients scatter: never split)."""
+    anchor = kernel.anchor
+    if anchor.op != "pool":
+        return None
+    (x,) = anchor.inputs
+    win = pool_window(x.shape, anchor.outputs[0].shape, anchor.attrs)
+    if x.type.size < PARALLEL_MIN_ELEMENTS or win.rows < 2:
+        return None
+    return win.rows, 1
+
+
 def nan_max(b, old, new):
     """max that propagates NaN, as compare + select (vectorizes; llvm.maximum does not on x86)."""
     take = b.or_(b.fcmp_ordered(">", new, old), b.fcmp_unordered("uno", new, new))
@@ -51,7 +66,8 @@ def _pool(body, kernel, out_ptr):
     is_max = anchor.attrs["mode"] == "max"
     x_ptr = body.buffers[x]
     count = entry_alloca(b, I64, "count")
-    with counted_loop(b, win.rows, name="row") as row:
+    begin, end = body.split or (0, win.rows)
+    with counted_loop(b, end, start=begin, name="row") as row:
         out_multi = unravel(b, row, win.out_dims)
         out_row = element_ptr(b, out_ptr, float32, imul(b, row, channels))
         start = f32(-math.inf if is_max else 0.0)

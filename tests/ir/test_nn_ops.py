@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from kiln.codegen import split_of
 from kiln.codegen.kernels.conv import conv_shape, use_gemm
 from kiln.ir import Builder, ShapeError, TensorType, float32
 from kiln.runtime import compile_graph
@@ -235,3 +236,33 @@ def test_resize_grad_is_the_adjoint_of_resize(method, align, half):
     dx, _ = run(lambda b, dy: b.resizeGrad(dy, inputShape=xs, **attrs), [dy])
     expected = ref.adjoint(lambda v: ref.resize(v, size, method, align, half), xs, dy)
     close(dx, expected, 1e-5)
+
+
+@pytest.mark.parametrize("xs, ws, groups", [((8, 13, 13, 32), (3, 3, 32, 64), 1),
+                                            ((4, 64, 64, 32), (3, 3, 1, 32), 32)])
+def test_large_convs_and_pools_split_across_threads(xs, ws, groups):
+    """Above the size threshold the kernels run as parallel tasks over output rows."""
+    x, w = rand(*xs), rand(*ws)
+    pads = ((1, 1), (1, 1))
+    b = Builder()
+    xv, wv = b.input(TensorType(xs, float32)), b.input(TensorType(ws, float32))
+    y = b.relu(b.conv(xv, wv, strides=(1, 1), dilations=(1, 1), pads=pads, groups=groups))
+    p = b.pool(y, mode="max", window=(2, 2), strides=(2, 2), pads=((0, 0), (0, 0)))
+    exe = compile_graph(b.finish([y, p]), threads=2)
+    out, pooled = exe.run([x, w])
+    expected = np.maximum(ref.conv(x, w, (1, 1), (1, 1), pads, groups), 0)
+    close(out, expected)
+    close(pooled, ref.pool(expected, "max", (2, 2), (2, 2), ((0, 0), (0, 0))))
+    assert split_of(exe.plan.kernels[0], exe.target, 2) is not None
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_large_pools_split_across_threads(mode):
+    x = rand(2, 256, 256, 8)
+    attrs = {"window": (3, 3), "strides": (2, 2), "pads": ((1, 1), (1, 1))}
+    b = Builder()
+    p = b.pool(b.input(TensorType(x.shape, float32)), mode=mode, **attrs)
+    exe = compile_graph(b.finish([p]), threads=2)
+    assert split_of(exe.plan.kernels[0], exe.target, 2) is not None
+    close(exe.run([x])[0], ref.pool(x, mode, attrs["window"], attrs["strides"], attrs["pads"]),
+          1e-5)
