@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import llvmlite.ir as ir
+
 from kiln.codegen.irutil import F32, I64, counted_loop, element_ptr, entry_alloca, i64, imul
 from kiln.codegen.kernels.spatial import (Window, epilogue_span, linear_of, load_f32, source,
                                           store_f32, unravel)
@@ -130,28 +132,37 @@ def _max_pool_grad(body, kernel, out_ptr):
     channels = x.shape[-1]
     x_ptr, dy_ptr = body.buffers[x], body.buffers[dy]
     _zero(b, out_ptr, math.prod(x.shape))
-    best = entry_alloca(b, F32, "best")
-    where = entry_alloca(b, I64, "where")
+    # per channel of the current window: the best value so far and the offset holding it
+    best = entry_alloca(b, ir.ArrayType(F32, channels), "best")
+    where = entry_alloca(b, ir.ArrayType(I64, channels), "where")
+
+    def slot(array, ty, c):
+        return b.gep(array, [i64(0), c], source_etype=ir.ArrayType(ty, channels), inbounds=True)
+
     with counted_loop(b, win.rows, name="row") as row:
         out_multi = unravel(b, row, win.out_dims)
-        with counted_loop(b, channels, name="c") as c:
-            b.store(f32(-math.inf), best)
-            b.store(i64(-1), where)
-            with counted_loop(b, win.taps, name="tap") as tap:
-                coords, valid = source(b, win, out_multi, unravel(b, tap, win.kernel))
-                with b.if_then(valid):
-                    offset = b.add(imul(b, linear_of(b, coords, win.in_dims), channels), c)
+        with counted_loop(b, channels, name="init") as c:
+            b.store(f32(-math.inf), slot(best, F32, c))
+            b.store(i64(-1), slot(where, I64, c))
+        with counted_loop(b, win.taps, name="tap") as tap:
+            coords, valid = source(b, win, out_multi, unravel(b, tap, win.kernel))
+            with b.if_then(valid):
+                base = imul(b, linear_of(b, coords, win.in_dims), channels)
+                with counted_loop(b, channels, name="c") as c:
+                    offset = b.add(i64(base), c)
                     v = load_f32(b, x_ptr, offset)
-                    # first maximum wins; a NaN is a maximum (as TensorFlow's argmax)
-                    first = b.icmp_signed("<", b.load(where, typ=I64), i64(0))
-                    better = b.or_(b.fcmp_ordered(">", v, b.load(best, typ=F32)),
-                                   b.fcmp_unordered("uno", v, v))
-                    take = b.or_(first, b.and_(better, b.fcmp_ordered(
-                        "ord", b.load(best, typ=F32), b.load(best, typ=F32))))
-                    b.store(b.select(take, v, b.load(best, typ=F32)), best)
-                    b.store(b.select(take, offset, b.load(where, typ=I64)), where)
-            target = b.load(where, typ=I64)
+                    old = b.load(slot(best, F32, c), typ=F32)
+                    old_at = b.load(slot(where, I64, c), typ=I64)
+                    # the first maximum in window order wins; a NaN is a maximum
+                    take = b.or_(b.icmp_signed("<", old_at, i64(0)),
+                                 b.or_(b.fcmp_ordered(">", v, old),
+                                       b.and_(b.fcmp_unordered("uno", v, v),
+                                              b.fcmp_ordered("ord", old, old))))
+                    b.store(b.select(take, v, old), slot(best, F32, c))
+                    b.store(b.select(take, offset, old_at), slot(where, I64, c))
+        dy_row = element_ptr(b, dy_ptr, float32, imul(b, row, channels))
+        with counted_loop(b, channels, name="scatter") as c:
+            target = b.load(slot(where, I64, c), typ=I64)
             with b.if_then(b.icmp_signed(">=", target, i64(0))):
-                g = load_f32(b, dy_ptr, b.add(imul(b, row, channels), c))
+                g = load_f32(b, dy_row, c)
                 store_f32(b, out_ptr, target, b.fadd(load_f32(b, out_ptr, target), g))
-
