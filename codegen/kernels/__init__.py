@@ -25,10 +25,13 @@ PARALLEL = {
     "pointwise": pointwise.parallel_split,
     "conv": conv.parallel_split,
     "pool": pool.parallel_split,
+    "convInput": conv_backprop.parallel_split,
 }
 
 SCRATCH = {
     "reduce": reduce.scratch_bytes,
     "matmul": matmul.scratch_bytes,
     "conv": conv.scratch_bytes,
+    "convInput": conv_backprop.scratch_bytes,
+    "convFilter": conv_backprop.scratch_bytes,
 }

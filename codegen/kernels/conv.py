@@ -116,15 +116,20 @@ def parallel_split(kernel, target):
     return cs.win.rows, blocking(cs, target).mr if use_gemm(cs) else 1
 
 
-def scratch_bytes(kernel, target) -> int:
-    cs = _shape_of(kernel.anchor)
-    if not use_gemm(cs) or cs.win.rows == 0:
-        return 0
+def gemm_scratch_floats(cs: ConvShape, target) -> int:
+    """Floats of packed B and packed A the gemm driver needs for `cs`."""
     blk = blocking(cs, target)
     kc = _slice_depth(cs)
     b_floats = _round_up(min(blk.nc, _round_up(cs.ng, blk.nr)) * kc, 16)
     a_floats = min(blk.mc, _round_up(cs.win.rows, blk.mr)) * kc
-    return (b_floats + a_floats) * 4
+    return b_floats + a_floats
+
+
+def scratch_bytes(kernel, target) -> int:
+    cs = _shape_of(kernel.anchor)
+    if not use_gemm(cs) or cs.win.rows == 0:
+        return 0
+    return gemm_scratch_floats(cs, target) * 4
 
 
 def emit(ctx, kernel, body, out_ptr, scratch):

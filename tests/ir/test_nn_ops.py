@@ -6,6 +6,7 @@ from hypothesis import given, settings, strategies as st
 
 from kiln.codegen import split_of
 from kiln.codegen.kernels.conv import conv_shape, use_gemm
+from kiln.codegen.kernels.conv_backprop import filter_gemm, input_as_conv
 from kiln.ir import Builder, ShapeError, TensorType, float32
 from kiln.runtime import compile_graph
 from tests import nn_reference as ref
@@ -103,6 +104,7 @@ CONV_CASES = [
     ((2, 9, 4), (2, 4, 4), (1,), (3,), ((3, 0),), 1),                           # causal-style
     ((2, 5, 4, 5, 2), (3, 2, 3, 2, 3), (1, 2, 1), (1, 1, 1), ((1, 1), (0, 1), (1, 1)), 1),
     ((1, 6, 6, 40), (3, 3, 40, 24), (1, 1), (1, 1), ((1, 1), (1, 1)), 1),
+    ((1, 6, 5, 12), (3, 2, 6, 16), (1, 1), (2, 1), ((2, 2), (1, 0)), 2),        # grouped GEMMs
 ]
 
 
@@ -123,13 +125,19 @@ def test_conv_and_its_gradients_match_the_reference(xs, ws, strides, dilations, 
     assert np.isclose(inner, np.vdot(w.astype(np.float64), dw), rtol=1e-4, atol=1e-3)
 
 
-def test_both_conv_drivers_are_exercised():
-    drivers = set()
+def test_both_drivers_of_every_conv_kernel_are_exercised():
+    seen = {"conv": set(), "input": set(), "filter": set()}
     for xs, ws, strides, dilations, pads, groups in CONV_CASES:
         attrs = {"strides": strides, "dilations": dilations, "pads": pads, "groups": groups}
-        out_shape = ref.conv(np.zeros(xs), np.zeros(ws), strides, dilations, pads, groups).shape
-        drivers.add(use_gemm(conv_shape(xs, ws, out_shape, attrs)))
-    assert drivers == {True, False}
+        b = Builder()
+        x, w = b.input(TensorType(xs, float32)), b.input(TensorType(ws, float32))
+        y = b.conv(x, w, **attrs)
+        seen["conv"].add(use_gemm(conv_shape(xs, ws, y.shape, attrs)))
+        dx = b.convBackpropInput(y, w, inputShape=xs, **attrs)
+        seen["input"].add(input_as_conv(dx.node) is not None)
+        dw = b.convBackpropFilter(x, y, filterShape=ws, **attrs)
+        seen["filter"].add(filter_gemm(dw.node) is not None)
+    assert all(s == {True, False} for s in seen.values()), seen
 
 
 @pytest.mark.parametrize("groups", [1, 4])
