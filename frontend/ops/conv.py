@@ -86,7 +86,7 @@ def _channels_first(y, moved: bool, rank: int):
     return apply("transpose", [y], {"perm": (0, rank + 1, *range(1, rank + 1))})
 
 
-def _check_filter(filter, rank: int, op: str, channels: int, axis: int = -2):
+def _check_filter(filter, rank: int, op: str):
     if filter.rank != rank + 2:
         raise ValueError(f"{op}: filter must be rank {rank + 2}, but got rank {filter.rank} "
                          f"(shape {filter.shape})")
@@ -98,7 +98,7 @@ def _conv_nd(op, rank, x, filter, strides, pad, data_format, dilations, rounding
     filter = convert(filter, "filter", op)
     x, squeeze = _batched(x, rank, op)
     x, moved = _channels_last(x, data_format, rank, op)
-    _check_filter(filter, rank, op, x.shape[-1])
+    _check_filter(filter, rank, op)
     strides = _tuple(strides, rank, "strides", op)
     dilations = _tuple(dilations, rank, "dilations", op)
     channels = x.shape[-1]
@@ -165,7 +165,7 @@ def _conv_transpose_nd(op, rank, x, filter, outputShape, strides, pad, rounding=
     x = convert(x, "x", op)
     filter = convert(filter, "filter", op)
     x, squeeze = _batched(x, rank, op)
-    _check_filter(filter, rank, op, x.shape[-1])
+    _check_filter(filter, rank, op)
     out = [int(d) for d in outputShape]
     if len(out) == rank + 1:
         out = [x.shape[0]] + out
