@@ -129,6 +129,7 @@ def _kernel_function(ctx: LoweringContext, kernel: Kernel) -> ir.Function:
     arg_types += [PTR, I64, I64]   # dims, split range [begin, end)
     fn = ir.Function(ctx.module, ir.FunctionType(irutil.VOID, arg_types), kernel.name)
     fn.linkage = "internal"
+    fn.attributes.add("noinline")     # one function per kernel in the machine code too
     locations = [_location(plan, v) for v in params]
     for i, arg in enumerate(fn.args[:len(params)]):
         if locations.count(locations[i]) == 1:

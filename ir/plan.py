@@ -20,13 +20,14 @@ from kiln.ir.graph import Graph, Node, Value
 @dataclass
 class Kernel:
     name: str
-    kind: str                  # 'pointwise' | 'reduce' | 'matmul' | 'scan' | 'concat'
+    kind: str                  # 'pointwise' | 'reduce' | 'matmul' | 'scan' | 'concat' | 'row' ...
     root: Value                # the materialized value this kernel writes
     anchor: Node | None        # the node that shapes the loop nest (None for pointwise)
     nodes: list[Node]          # every node evaluated inside, in topological order
     reads: list[Value]         # materialized values read
     scratch_bytes: int = 0     # temporary memory the kernel needs while it runs
     collapsed: bool = False    # pointwise only: dims merged where all operands agree
+    phases: list["Kernel"] = field(default_factory=list)   # 'row': its reductions, in order
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Kernel templates, one per kernel kind: each emits the loop nest of one Kernel."""
 from kiln.codegen.kernels import (concat, conv, conv_backprop, matmul, pointwise, pool, reduce,
-                                  resize, scan, scatter)
+                                  resize, row, scan, scatter)
 
 TEMPLATES = {
     "pointwise": pointwise.emit,
@@ -9,6 +9,7 @@ TEMPLATES = {
     "scan": scan.emit,
     "concat": concat.emit,
     "scatter": scatter.emit,
+    "row": row.emit,
     "conv": conv.emit,
     "convInput": conv_backprop.emit,
     "convFilter": conv_backprop.emit,

@@ -19,6 +19,7 @@ from kiln.frontend.engine.summary import print_summary
 from kiln.frontend.engine.symbolic import SymbolicTensor
 from kiln.frontend.ops.convert import to_array
 from kiln.frontend.serialization import registerClass
+from kiln.frontend.trace import current_tracer
 from kiln.ir.dtypes import as_dtype
 from kiln.runtime.tensor import Tensor
 
@@ -231,8 +232,14 @@ class LayersModel(Layer):
             m_arg = ms[0] if len(ms) == 1 else ms
             if any(m is not None for m in ms):
                 call_kwargs["mask"] = m_arg
+            tracer = current_tracer()
+            outer_scope = tracer.builder.scope if tracer is not None else None
+            if tracer is not None and outer_scope is None:
+                tracer.builder.scope = layer.name     # tag the IR with its layer (inspect)
             out = layer.apply(x_arg, call_kwargs)
             out_masks = layer.computeMask(x_arg, m_arg)
+            if tracer is not None:
+                tracer.builder.scope = outer_scope
             for i, (t, v) in enumerate(zip(node.outputTensors, _flat(out))):
                 values[id(t)] = v
                 mask_values[id(t)] = _flat(out_masks)[i] if out_masks is not None else None
@@ -367,6 +374,37 @@ class LayersModel(Layer):
                             t.originalName == name:
                         return t
         raise ValueError(f"execute: model {self.name!r} has no tensor named {name!r}")
+
+    # ---- configuration and files ---------------------------------------------------------
+    def getConfig(self) -> dict:
+        from kiln.frontend.engine.container_config import functional_config
+        return functional_config(self)
+
+    @staticmethod
+    def fromConfig(cls, config: dict):
+        from kiln.frontend.engine.container_config import functional_from_config
+        return functional_from_config(cls, config)
+
+    def toJSON(self, unused=None, returnString: bool = True):
+        """The model's topology in model.json's snake_case form: a JSON string (TF.js's
+        JSON.stringify output) or, with returnString False, the dict."""
+        from kiln.frontend.io.model_json import model_to_json
+        return model_to_json(self, returnString)
+
+    async def save(self, handlerOrURL, config=None, **kwargs):
+        """Save topology and weights: 'file://dir' or a folder path, an http(s) URL, or an
+        IO handler with save(artifacts). Options: trainableOnly, includeOptimizer.
+        Resolves to a SaveResult {'modelArtifactsInfo': {...}}."""
+        from kiln.frontend.io.save import save_model
+        return await save_model(self, handlerOrURL, config, **kwargs)
+
+    def setUserDefinedMetadata(self, userDefinedMetadata) -> None:
+        from kiln.frontend.io.model_json import check_user_defined_metadata
+        check_user_defined_metadata(userDefinedMetadata, self.name)
+        self.userDefinedMetadata = userDefinedMetadata
+
+    def getUserDefinedMetadata(self):
+        return getattr(self, "userDefinedMetadata", None)
 
     # ---- training (kiln.frontend.training.trainer) ------------------------------------
     def compile(self, config=None, **kwargs) -> None:
