@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import llvmlite.ir as ir
 
-from kiln.codegen.irutil import F32, counted_loop, element_ptr, i64, iadd, imin, imul, isub
+from kiln.codegen.irutil import (F32, counted_loop, element_ptr, entry_alloca, i64, iadd, imin,
+                                 imul, isub)
 from kiln.codegen.kernels.matmul import PARALLEL_MIN_MACS, Blocking, _pack_b, micro_kernel
 from kiln.codegen.kernels.spatial import (Window, epilogue_span, linear_of, load_f32, source,
                                           store_f32, unravel)
@@ -36,6 +37,9 @@ MC_ROWS = 96            # rows of A packed at once
 NC_MAX = 4096           # widest packed B block (floats)
 DIRECT_MAX_DEPTH = 16   # contractions this short go direct
 DIRECT_MAX_GROUP_OUT = 4
+DOT_MAX_GROUP_OUT = 4      # the direct driver uses dot products over input channels when a
+DOT_MIN_DEPTH = 8          # group has fewer outputs than this and at least this many inputs
+REASSOC = ("reassoc", "contract")
 
 
 @dataclass(frozen=True)
@@ -243,6 +247,7 @@ def _direct(body, kernel, cs, x_ptr, w_ptr, out_ptr, row_range):
     b = body.b
     win = cs.win
     depthwise = cs.cin_g == 1 and cs.ng == 1
+    acc = entry_alloca(b, F32, "acc")
     with counted_loop(b, row_range[1], start=row_range[0], name="row") as row:
         out_multi = unravel(b, row, win.out_dims)
         out_row = element_ptr(b, out_ptr, float32, imul(b, row, cs.filters))
@@ -258,6 +263,8 @@ def _direct(body, kernel, cs, x_ptr, w_ptr, out_ptr, row_range):
                     # groups == channels == filters: out[f] += x[f] * w[tap, 0, f]
                     with counted_loop(b, cs.filters, name="f") as f:
                         _axpy(b, out_row, f, load_f32(b, x_row, f), load_f32(b, w_tap, f))
+                elif cs.ng < DOT_MAX_GROUP_OUT and cs.cin_g >= DOT_MIN_DEPTH:
+                    _direct_dots(b, cs, x_row, w_tap, out_row, acc)
                 else:
                     _direct_groups(b, cs, x_row, w_tap, out_row)
         epilogue_span(body, kernel, out_ptr, out_multi, row, cs.filters, 0, cs.filters)
@@ -273,6 +280,22 @@ def _direct_groups(b, cs, x_row, w_tap, out_row):
             o_row = element_ptr(b, out_row, float32, imul(b, g, cs.ng))
             with counted_loop(b, cs.ng, name="dj") as j:
                 _axpy(b, o_row, j, xv, load_f32(b, w_row, j))
+
+
+def _direct_dots(b, cs, x_row, w_tap, out_row, acc):
+    """Few outputs per group from many input channels: one dot product over the group's
+    input channels per output (a vectorized reduction), instead of short axpys."""
+    with counted_loop(b, cs.groups, name="dg") as g:
+        x_group = element_ptr(b, x_row, float32, imul(b, g, cs.cin_g))
+        with counted_loop(b, cs.ng, name="dj") as j:
+            f = iadd(b, imul(b, g, cs.ng), j)
+            w_col = element_ptr(b, w_tap, float32, f)
+            b.store(f32(0.0), acc)
+            with counted_loop(b, cs.cin_g, name="dc") as c:
+                prod = b.fmul(load_f32(b, x_group, c), load_f32(b, w_col, imul(b, c, cs.filters)),
+                              flags=REASSOC)
+                b.store(b.fadd(b.load(acc, typ=F32), prod, flags=REASSOC), acc)
+            store_f32(b, out_row, f, b.fadd(load_f32(b, out_row, f), b.load(acc, typ=F32)))
 
 
 def _axpy(b, base, offset, x, w):

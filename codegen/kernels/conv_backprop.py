@@ -3,12 +3,13 @@
 Both run on the conv GEMM machinery when the contraction is large enough (use_gemm):
   * convBackpropInput with unit strides is the forward convolution of dy with the filter
     flipped in space and with its channel axes swapped, padded k_eff - 1 - pad on each side;
-    the flipped filter is written to scratch and conv's gemm driver does the rest;
+    the flipped filter is written to scratch and conv's gemm (or, for a short contraction,
+    direct) driver does the rest;
   * convBackpropFilter is, per group, the product im2col(x)^T [taps*C/groups, rows] @
     dy [rows, F/groups]: slices of rows are laid out as im2col rows in scratch, packed
     transposed as GEMM A panels, and the micro-kernel accumulates straight into the filter
     gradient across slices.
-Otherwise (strided transposed convolutions, short contractions, depthwise filters):
+Otherwise (strided transposed convolutions; filter gradients of short contractions):
 
 convBackpropInput (also the transposed convolution) gathers: each dx row (n, i...) sums, over
 the taps k whose source output position o = (i + pad - k*dilation) / stride is a whole number
@@ -26,8 +27,8 @@ import llvmlite.ir as ir
 
 from kiln.codegen.irutil import (F32, I1, counted_loop, element_ptr, entry_alloca, i64, iadd, imin,
                                  imul, isub)
-from kiln.codegen.kernels.conv import (KC_MAX, ConvShape, _axpy, _gemm, _round_up, blocking,
-                                      conv_shape, gemm_scratch_floats, use_gemm)
+from kiln.codegen.kernels.conv import (KC_MAX, ConvShape, _axpy, _direct, _gemm, _round_up,
+                                      blocking, conv_shape, gemm_scratch_floats, use_gemm)
 from kiln.codegen.kernels.matmul import PARALLEL_MIN_MACS, _pack_a, _pack_b, micro_kernel
 from kiln.codegen.kernels.spatial import (epilogue_span, linear_of, load_f32, source, store_f32,
                                           unravel)
@@ -38,8 +39,8 @@ REASSOC = ("reassoc", "contract")
 
 
 def input_as_conv(anchor) -> ConvShape | None:
-    """The forward conv that computes a unit-stride convBackpropInput, if it is worth a GEMM:
-    input dy, filter [k..., F/groups, C] (flipped, channel axes swapped), output dx."""
+    """The forward conv that computes a unit-stride convBackpropInput: input dy, filter
+    [k..., F/groups, C] (flipped, channel axes swapped), output dx."""
     dy, w = anchor.inputs
     attrs = anchor.attrs
     if any(s != 1 for s in attrs["strides"]):
@@ -58,7 +59,7 @@ def input_as_conv(anchor) -> ConvShape | None:
     cs = conv_shape(dy.shape, flipped, x_shape, {"strides": attrs["strides"],
                                                   "dilations": attrs["dilations"],
                                                   "pads": tuple(pads), "groups": groups})
-    return cs if use_gemm(cs) and cs.win.rows else None
+    return cs if cs.win.rows else None
 
 
 def _flipped_floats(cs: ConvShape) -> int:
@@ -82,7 +83,9 @@ def scratch_bytes(kernel, target) -> int:
     anchor = kernel.anchor
     if anchor.op == "convBackpropInput":
         cs = input_as_conv(anchor)
-        return 0 if cs is None else (_flipped_floats(cs) + gemm_scratch_floats(cs, target)) * 4
+        if cs is None:
+            return 0
+        return (_flipped_floats(cs) + (gemm_scratch_floats(cs, target) if use_gemm(cs) else 0)) * 4
     cs = filter_gemm(anchor)
     if cs is None:
         return 0
@@ -97,7 +100,7 @@ def parallel_split(kernel, target):
     cs = input_as_conv(anchor) if anchor.op == "convBackpropInput" else None
     if cs is None or cs.win.rows * cs.depth * cs.filters < PARALLEL_MIN_MACS:
         return None
-    return cs.win.rows, blocking(cs, target).mr
+    return cs.win.rows, blocking(cs, target).mr if use_gemm(cs) else 1
 
 
 def emit(ctx, kernel, body, out_ptr, scratch):
@@ -118,7 +121,7 @@ def emit(ctx, kernel, body, out_ptr, scratch):
 
 def _backprop_input_gemm(ctx, body, kernel, cs, out_ptr, scratch):
     """Write the flipped filter w'[taps-1-t, j, g*cin + c] = w[t, c, g*F/groups + j] to
-    scratch, then run conv's gemm driver on dy."""
+    scratch, then run conv's gemm (or direct) driver on dy."""
     b = body.b
     dy, w = kernel.anchor.inputs
     w_ptr = body.buffers[w]
@@ -137,9 +140,12 @@ def _backprop_input_gemm(ctx, body, kernel, cs, out_ptr, scratch):
                 dst = element_ptr(b, dst_tap, float32, iadd(b, imul(b, g, cin), c))
                 with counted_loop(b, fout, name="fj") as j:
                     store_f32(b, dst, imul(b, j, channels), load_f32(b, src, j))
-    rest = element_ptr(b, scratch, float32, _flipped_floats(cs))
     rows = body.split or (0, cs.win.rows)
-    _gemm(ctx, body, kernel, cs, body.buffers[dy], flipped, out_ptr, rest, rows)
+    if use_gemm(cs):
+        rest = element_ptr(b, scratch, float32, _flipped_floats(cs))
+        _gemm(ctx, body, kernel, cs, body.buffers[dy], flipped, out_ptr, rest, rows)
+    else:
+        _direct(body, kernel, cs, body.buffers[dy], flipped, out_ptr, rows)
 
 
 def _backprop_filter_gemm(ctx, body, anchor, cs, out_ptr, scratch):
