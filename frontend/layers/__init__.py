@@ -11,6 +11,7 @@ from kiln.frontend.layers import advanced_activations as adv
 from kiln.frontend.layers import convolutional as conv
 from kiln.frontend.layers import convolutional_depthwise as depthwise
 from kiln.frontend.layers import core, embeddings, image_resizing, pooling, reshaping
+from kiln.frontend.layers import attention, merge, noise, normalization, preprocessing
 
 CLASSES = {
     "inputLayer": InputLayer,
@@ -51,6 +52,23 @@ CLASSES = {
     "globalAveragePooling1d": pooling.GlobalAveragePooling1D,
     "globalAveragePooling2d": pooling.GlobalAveragePooling2D,
     "resizing": image_resizing.Resizing,
+    # normalization, merge, noise, preprocessing, attention
+    "batchNormalization": normalization.BatchNormalization,
+    "layerNormalization": normalization.LayerNormalization,
+    "add": merge.Add,
+    "average": merge.Average,
+    "concatenate": merge.Concatenate,
+    "dot": merge.Dot,
+    "maximum": merge.Maximum,
+    "minimum": merge.Minimum,
+    "multiply": merge.Multiply,
+    "gaussianNoise": noise.GaussianNoise,
+    "gaussianDropout": noise.GaussianDropout,
+    "alphaDropout": noise.AlphaDropout,
+    "rescaling": preprocessing.Rescaling,
+    "centerCrop": preprocessing.CenterCrop,
+    "categoryEncoding": preprocessing.CategoryEncoding,
+    "multiHeadAttention": attention.MultiHeadAttention,
 }
 
 ALIASES: dict[str, str] = {
@@ -69,6 +87,8 @@ ALIASES: dict[str, str] = {
 
 def _factory(name, cls):
     def make(config=None, **kwargs):
+        if isinstance(config, (list, tuple)) and getattr(cls, "FACTORY_APPLIES_TO_INPUTS", False):
+            return cls(**kwargs).apply(list(config))     # tf.layers.add([a, b]), as TF.js
         return cls(config, **kwargs)
     make.__name__ = name
     make.__doc__ = f"tf.layers.{name}(config): a new {cls.className} layer."
