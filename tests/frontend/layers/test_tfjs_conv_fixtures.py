@@ -30,16 +30,6 @@ SKIPPED_KEYS = re.compile(r".*_(initializer|regularizer|constraint)$|^(trainable
                           r"batch_input_shape)$")
 
 
-class _Concatenate(tf.Layer):
-    """Stand-in for tf.layers.concatenate where the merge layers are not available."""
-
-    className = "FixtureConcatenate"
-    ARGS = {"axis": -1}
-
-    def call(self, inputs, kwargs):
-        return tf.concat(list(inputs), self.args["axis"])
-
-
 def camel(key: str) -> str:
     head, *rest = key.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
@@ -56,10 +46,7 @@ def layer_from_config(entry):
         config[camel(key)] = value
     if "batch_input_shape" in entry["config"]:
         config["batchInputShape"] = entry["config"]["batch_input_shape"]
-    name = FACTORIES[entry["class_name"]]
-    if name == "concatenate" and not hasattr(tf.layers, "concatenate"):
-        return _Concatenate(config)
-    return getattr(tf.layers, name)(config)
+    return getattr(tf.layers, FACTORIES[entry["class_name"]])(config)
 
 
 def build_model(topology):
