@@ -50,8 +50,9 @@ def test_gaussian_dropout_keeps_the_mean():
     out = values(tf.layers.gaussianDropout({"rate": 0.3}).apply(tf.tensor(x),
                                                                  {"training": True}))
     factor = out / x
-    assert abs(factor.mean() - 1) < 0.01
-    assert abs(factor.std() - math.sqrt(0.3 / 0.7)) < 0.01
+    # 20000 draws: the mean's standard error is 0.0046, the std's 0.0033; allow 5 of them
+    assert abs(factor.mean() - 1) < 0.025
+    assert abs(factor.std() - math.sqrt(0.3 / 0.7)) < 0.017
 
 
 def test_alpha_dropout_keeps_mean_and_variance():
