@@ -21,6 +21,20 @@ def mlp(units=(512, 512), inputs=784, classes=10):
     return tf.sequential({"layers": layers})
 
 
+def cnn():
+    """W4: 28x28x1 -> Conv2D(32, 3x3, relu) -> MaxPool(2) -> Conv2D(64, 3x3, relu) -> MaxPool(2)
+    -> Flatten -> Dense(128, relu) -> Dense(10, softmax)."""
+    return tf.sequential({"layers": [
+        tf.layers.conv2d({"filters": 32, "kernelSize": 3, "activation": "relu",
+                          "inputShape": [28, 28, 1]}),
+        tf.layers.maxPooling2d({"poolSize": 2}),
+        tf.layers.conv2d({"filters": 64, "kernelSize": 3, "activation": "relu"}),
+        tf.layers.maxPooling2d({"poolSize": 2}),
+        tf.layers.flatten(),
+        tf.layers.dense({"units": 128, "activation": "relu"}),
+        tf.layers.dense({"units": 10, "activation": "softmax"})]})
+
+
 def multi_input():
     """Two inputs, two outputs; branches joined by concat and add (op layers)."""
     a = tf.input({"shape": [6], "name": "features"})

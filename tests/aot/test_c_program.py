@@ -6,7 +6,7 @@ import numpy as np
 
 import kiln as tf
 from kiln.frontend.aot import compile_model
-from tests.aot.helpers import (CC_FLAGS, EXAMPLE, build_predict, mlp, predict_arrays,
+from tests.aot.helpers import (CC_FLAGS, EXAMPLE, build_predict, cnn, mlp, predict_arrays,
                                random_inputs, run_predict)
 
 
@@ -22,6 +22,13 @@ def test_mlp_w2_prints_predict_outputs(w2):
     program = build_predict(out, "w2")
     arrays = random_inputs(model, 3)              # three samples through the batch-1 library
     check_close(run_predict(program, arrays), predict_arrays(model, arrays))
+
+
+def test_cnn_w4_prints_predict_outputs(tmp_path):
+    model = cnn()
+    compile_model(model, tmp_path, name="w4")
+    arrays = random_inputs(model, 2)
+    check_close(run_predict(build_predict(tmp_path, "w4"), arrays), predict_arrays(model, arrays))
 
 
 def test_functional_multi_input_multi_output(multi):

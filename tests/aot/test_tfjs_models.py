@@ -14,6 +14,8 @@ FIXTURES = ROOT / "tests" / "fixtures" / "tfjs"
 CASES = {
     "mlp": "Dense layers with 13 activations and dropout",
     "functional_multi_io": "two inputs, two outputs, shared Dense, merge layers",
+    "cnn2d": "ZeroPadding2D, Conv2D (valid, strides, dilation), pooling, Flatten, Dense",
+    "cnn1d": "Conv1D, pooling 1D, global pooling, Concatenate",
 }
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from kiln.frontend.aot import compile_model
-from tests.aot.helpers import cc, mlp, predict_arrays, random_inputs
+from tests.aot.helpers import cc, cnn, mlp, predict_arrays, random_inputs
 
 HARNESS = Path(__file__).with_name("threads_harness.c")
 
@@ -34,6 +34,12 @@ def test_two_threads_large_mlp_with_internal_threads(tmp_path):
     model = mlp()
     compile_model(model, tmp_path, name="w2", batch=16, threads=2)
     run_two_threads(model, tmp_path, tmp_path, "w2", 16, iterations=50)
+
+
+def test_two_threads_cnn_with_internal_threads(tmp_path):
+    model = cnn()
+    compile_model(model, tmp_path, name="w4", batch=8, threads=2)
+    run_two_threads(model, tmp_path, tmp_path, "w4", 8, iterations=20)
 
 
 def test_two_threads_multi_input(multi, tmp_path):
