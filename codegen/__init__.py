@@ -2,7 +2,7 @@
 from kiln.codegen.compiler import (JitLibrary, assembly, compile_ir, emit_data_object, load_object,
                                    optimized_module)
 from kiln.codegen.kernels import SCRATCH
-from kiln.codegen.lower import ENTRY, buffer_count, lower, split_of
+from kiln.codegen.lower import ENTRY, PROFILE, buffer_count, lower, split_of
 from kiln.codegen.target import Target, host_target, named_target
 
 
@@ -16,6 +16,6 @@ def scratch_bytes(kernel, target: Target, threads: int = 1) -> int:
     return size
 
 
-__all__ = ["ENTRY", "JitLibrary", "Target", "assembly", "buffer_count", "compile_ir",
+__all__ = ["ENTRY", "PROFILE", "JitLibrary", "Target", "assembly", "buffer_count", "compile_ir",
            "emit_data_object", "host_target", "load_object", "lower", "named_target",
            "optimized_module", "scratch_bytes"]

@@ -32,6 +32,7 @@ from kiln.ir.graph import Value
 from kiln.ir.plan import Kernel, Location, Plan
 
 ENTRY = "kiln_main"
+PROFILE = "kiln_profile"      # with profile=True: int64 cycles per kernel, accumulated
 
 
 @dataclass
@@ -42,6 +43,7 @@ class LoweringContext:
     constants: "ConstantPool"
     plan: Plan
     threads: int = 1
+    profile: bool = False
 
 
 class ConstantPool:
@@ -85,12 +87,14 @@ def split_of(kernel: Kernel, target: Target, threads: int):
     return PARALLEL[kernel.kind](kernel, target)
 
 
-def lower(plan: Plan, target: Target, threads: int = 1) -> ir.Module:
+def lower(plan: Plan, target: Target, threads: int = 1, profile: bool = False) -> ir.Module:
+    """The module for `plan`. With profile=True the entry point also adds each kernel's
+    elapsed CPU cycles to the exported array `kiln_profile` (one int64 per kernel)."""
     module = ir.Module(name=plan.graph.name)
     module.triple = target.triple
     module.data_layout = str(target.machine.target_data)
     ctx = LoweringContext(module, target, MathLib(module), ConstantPool(module), plan,
-                          threads if not plan.dynamic else 1)
+                          threads if not plan.dynamic else 1, profile)
     functions = [_kernel_function(ctx, k) for k in plan.kernels]
     _entry(ctx, functions)
     return module
@@ -119,10 +123,22 @@ def _shape_fn(ctx, kernel: Kernel, b, dims_ptr):
     return lambda v: list(v.shape)
 
 
+def _buffer_locations(plan: Plan, kernel: Kernel) -> list[Location]:
+    """The distinct locations a kernel touches, the root's first: one pointer argument each.
+    A value read where the root is written (an in-place update) shares the root's pointer,
+    so every pointer argument is truly `noalias` and LLVM sees the in-place access as one."""
+    locations = []
+    for v in [kernel.root] + list(kernel.reads):
+        loc = _location(plan, v)
+        if loc not in locations:
+            locations.append(loc)
+    return locations
+
+
 def _kernel_function(ctx: LoweringContext, kernel: Kernel) -> ir.Function:
     plan = ctx.plan
-    params = [kernel.root] + list(kernel.reads)
-    arg_types = [PTR] * len(params)
+    locations = _buffer_locations(plan, kernel)
+    arg_types = [PTR] * len(locations)
     has_scratch = kernel.scratch_bytes > 0
     if has_scratch:
         arg_types.append(PTR)
@@ -130,14 +146,12 @@ def _kernel_function(ctx: LoweringContext, kernel: Kernel) -> ir.Function:
     fn = ir.Function(ctx.module, ir.FunctionType(irutil.VOID, arg_types), kernel.name)
     fn.linkage = "internal"
     fn.attributes.add("noinline")     # one function per kernel in the machine code too
-    locations = [_location(plan, v) for v in params]
-    for i, arg in enumerate(fn.args[:len(params)]):
-        if locations.count(locations[i]) == 1:
-            arg.add_attribute("noalias")
+    for arg in fn.args[:len(locations)]:
+        arg.add_attribute("noalias")
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     dims_ptr, begin, end = fn.args[-3:]
-    scratch = fn.args[len(params)] if has_scratch else None
-    buffers = {v: arg for v, arg in zip(kernel.reads, fn.args[1:len(params)])}
+    scratch = fn.args[len(locations)] if has_scratch else None
+    buffers = {v: fn.args[locations.index(_location(plan, v))] for v in kernel.reads}
     body = KernelBody(b, ctx.math, buffers, _shape_fn(ctx, kernel, b, dims_ptr), ctx.constants)
     if split_of(kernel, ctx.target, ctx.threads) is not None:
         body.split = (begin, end)
@@ -192,22 +206,15 @@ def _entry(ctx: LoweringContext, functions) -> ir.Function:
             return b.gep(arena, [irutil.i64(loc.offset)], source_etype=I8)
         return load_slot(slots[loc.kind] + loc.index)
 
-    for kernel, kfn in zip(plan.kernels, functions):
-        args = [pointer(_location(plan, v)) for v in [kernel.root] + list(kernel.reads)]
-        if kernel.scratch_bytes:
-            args.append(b.gep(arena, [irutil.i64(plan.scratch[kernel.name])], source_etype=I8))
-        args.append(dims)
-        split = split_of(kernel, ctx.target, ctx.threads)
-        if split is None:
-            b.call(kfn, args + [irutil.i64(0), irutil.i64(0)])
-            continue
-        extent, granule = split
-        packed = irutil.entry_alloca(b, ir.ArrayType(PTR, len(args)), f"{kernel.name}.args")
-        for k, value in enumerate(args):
-            b.store(value, b.gep(packed, [irutil.i64(k)], source_etype=PTR))
-        task = _task_trampoline(ctx, kernel, kfn, len(args), extent, granule)
-        b.call(parallel.parallel_for(ctx.module, ctx.threads),
-               [task, packed, irutil.i64(ctx.threads), threads])
+    counters = _profile_counters(ctx) if ctx.profile else None
+    for number, (kernel, kfn) in enumerate(zip(plan.kernels, functions)):
+        if counters is not None:
+            started = b.call(counters[1], [])
+        _call_kernel(ctx, b, kernel, kfn, pointer, arena, dims, threads)
+        if counters is not None:
+            slot = b.gep(counters[0], [irutil.i64(0), irutil.i64(number)])
+            elapsed = b.sub(b.call(counters[1], []), started)
+            b.store(b.add(b.load(slot, typ=I64), elapsed), slot)
     for i, v in enumerate(g.outputs):
         loc = _location(plan, v)
         if loc != Location("output", i):
@@ -218,6 +225,37 @@ def _entry(ctx: LoweringContext, functions) -> ir.Function:
             _memcpy(ctx, b, pointer(dst), pointer(src), v.type.nbytes)
     b.ret(ir.Constant(I32, 0))
     return fn
+
+
+def _call_kernel(ctx: LoweringContext, b, kernel: Kernel, kfn, pointer, arena, dims,
+                 threads) -> None:
+    """Call one kernel directly, or through parallel_for on up to `threads` (the entry
+    point's argument) threads when it splits into tasks."""
+    plan = ctx.plan
+    args = [pointer(loc) for loc in _buffer_locations(plan, kernel)]
+    if kernel.scratch_bytes:
+        args.append(b.gep(arena, [irutil.i64(plan.scratch[kernel.name])], source_etype=I8))
+    args.append(dims)
+    split = split_of(kernel, ctx.target, ctx.threads)
+    if split is None:
+        b.call(kfn, args + [irutil.i64(0), irutil.i64(0)])
+        return
+    extent, granule = split
+    packed = irutil.entry_alloca(b, ir.ArrayType(PTR, len(args)), f"{kernel.name}.args")
+    for k, value in enumerate(args):
+        b.store(value, b.gep(packed, [irutil.i64(k)], source_etype=PTR))
+    task = _task_trampoline(ctx, kernel, kfn, len(args), extent, granule)
+    b.call(parallel.parallel_for(ctx.module, ctx.threads),
+           [task, packed, irutil.i64(ctx.threads), threads])
+
+
+def _profile_counters(ctx: LoweringContext):
+    """(the exported int64 array, llvm.readcyclecounter)."""
+    n = max(len(ctx.plan.kernels), 1)
+    table = ir.GlobalVariable(ctx.module, ir.ArrayType(I64, n), PROFILE)
+    table.initializer = ir.Constant(ir.ArrayType(I64, n), [0] * n)
+    clock = ir.Function(ctx.module, ir.FunctionType(I64, []), "llvm.readcyclecounter")
+    return table, clock
 
 
 def _memcpy(ctx, b, dst, src, nbytes: int):
