@@ -9,11 +9,16 @@ from kiln.codegen.aot import ALIGN, STATUS, LibrarySpec
 _C_TYPES = {"float32": "float", "int32": "int32_t", "bool": "uint8_t (0 or 1)"}
 
 
+def _comment_safe(text: str) -> str:
+    """Model names are arbitrary text; keep them from ending the header's comment."""
+    return text.replace("*/", "* /").replace("\n", " ")
+
+
 def _tensor_lines(kind: str, tensors) -> list[str]:
     lines = []
     for k, t in enumerate(tensors):
         shape = ", ".join(str(d) for d in t.shape)
-        lines.append(f" *   {kind} {k}: {t.name!s:<24} [{shape}] {t.dtype.value} "
+        lines.append(f" *   {kind} {k}: {_comment_safe(t.name):<24} [{shape}] {t.dtype.value} "
                      f"({_C_TYPES[t.dtype.value]}, {t.nbytes} bytes)")
     return lines
 

@@ -193,3 +193,14 @@ def test_embed_build_removes_a_stale_weights_file(tmp_path):
     assert (tmp_path / "net.weights").exists()
     compile_model(model, tmp_path, name="net")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["libnet.so", "net.h", "net.o"]
+
+
+def test_header_compiles_whatever_the_tensor_names(tmp_path):
+    x = tf.input({"shape": [2], "name": "odd*/name"})
+    model = tf.model({"inputs": [x], "outputs": [tf.layers.dense({"units": 1}).apply(x)]})
+    files = compile_model(model, tmp_path, name="odd")
+    subprocess.run(["cc", "-std=c11", "-Wall", "-Werror", "-fsyntax-only", "-x", "c",
+                    str(files.header)], check=True)
+    subprocess.run(["g++", "-Wall", "-Werror", "-fsyntax-only", "-x", "c++", str(files.header)],
+                   check=True)
+    assert tf.loadCompiled(files.library).inputNames == ["odd*/name"]
