@@ -197,7 +197,7 @@ def _extreme(b, node, grads):
     """max/min: the gradient is shared equally among the elements equal to the result."""
     (x,), (g,), y = node.inputs, grads, node.outputs[0]
     hit = mask(b, b.equal(x, _expand(b, node, y)))
-    count = b.sum(hit, axes=node.attrs["axes"], keepDims=False)
+    count = b.sum(hit, axes=node.attrs["axes"], keepDims=node.attrs["keepDims"])
     return [b.mul(hit, _expand(b, node, b.div(g, count)))]
 
 
