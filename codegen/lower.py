@@ -15,6 +15,7 @@ trampoline that gives each task its range and its own slice of scratch.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import llvmlite.ir as ir
@@ -42,6 +43,7 @@ class LoweringContext:
     constants: "ConstantPool"
     plan: Plan
     threads: int = 1
+    prefix: str = ""        # of every function name: nested (loop body) plans share the module
 
 
 class ConstantPool:
@@ -96,6 +98,14 @@ def lower(plan: Plan, target: Target, threads: int = 1) -> ir.Module:
     return module
 
 
+def lower_nested(ctx: LoweringContext, plan: Plan, prefix: str) -> ir.Function:
+    """Lower a loop body's plan into ctx's module: its kernels and an internal entry function
+    with the ABI of kiln_main (threads as set by the outer entry point)."""
+    inner = dataclasses.replace(ctx, plan=plan, prefix=ctx.prefix + prefix)
+    functions = [_kernel_function(inner, k) for k in plan.kernels]
+    return _entry(inner, functions, name=inner.prefix + "main", nested=True)
+
+
 def _location(plan: Plan, v: Value) -> Location:
     return plan.locations[plan.aliases.get(v, v)] if v not in plan.locations else plan.locations[v]
 
@@ -121,13 +131,14 @@ def _shape_fn(ctx, kernel: Kernel, b, dims_ptr):
 
 def _kernel_function(ctx: LoweringContext, kernel: Kernel) -> ir.Function:
     plan = ctx.plan
-    params = [kernel.root] + list(kernel.reads)
+    params = kernel.writes + list(kernel.reads)
     arg_types = [PTR] * len(params)
     has_scratch = kernel.scratch_bytes > 0
     if has_scratch:
         arg_types.append(PTR)
     arg_types += [PTR, I64, I64]   # dims, split range [begin, end)
-    fn = ir.Function(ctx.module, ir.FunctionType(irutil.VOID, arg_types), kernel.name)
+    fn = ir.Function(ctx.module, ir.FunctionType(irutil.VOID, arg_types),
+                     ctx.prefix + kernel.name)
     fn.linkage = "internal"
     locations = [_location(plan, v) for v in params]
     for i, arg in enumerate(fn.args[:len(params)]):
@@ -136,7 +147,8 @@ def _kernel_function(ctx: LoweringContext, kernel: Kernel) -> ir.Function:
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     dims_ptr, begin, end = fn.args[-3:]
     scratch = fn.args[len(params)] if has_scratch else None
-    buffers = {v: arg for v, arg in zip(kernel.reads, fn.args[1:len(params)])}
+    # extra results (loop outputs, merged siblings) are addressed like reads, by value
+    buffers = {v: arg for v, arg in zip(params[1:], fn.args[1:len(params)])}
     body = KernelBody(b, ctx.math, buffers, _shape_fn(ctx, kernel, b, dims_ptr), ctx.constants)
     if split_of(kernel, ctx.target, ctx.threads) is not None:
         body.split = (begin, end)
@@ -148,7 +160,7 @@ def _kernel_function(ctx: LoweringContext, kernel: Kernel) -> ir.Function:
 def _task_trampoline(ctx: LoweringContext, kernel: Kernel, kfn: ir.Function, n_args: int,
                      extent: int, granule: int) -> ir.Function:
     """task(ctx_args, i): call the kernel on task i's share of the split axis."""
-    fn = ir.Function(ctx.module, parallel.TASK_TYPE, f"{kernel.name}.task")
+    fn = ir.Function(ctx.module, parallel.TASK_TYPE, f"{ctx.prefix}{kernel.name}.task")
     fn.linkage = "internal"
     args_ptr, index = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
@@ -172,12 +184,14 @@ def _task_trampoline(ctx: LoweringContext, kernel: Kernel, kfn: ir.Function, n_a
     return fn
 
 
-def _entry(ctx: LoweringContext, functions) -> ir.Function:
+def _entry(ctx: LoweringContext, functions, name: str = ENTRY, nested: bool = False):
     plan, g = ctx.plan, ctx.plan.graph
-    fn = ir.Function(ctx.module, ir.FunctionType(I32, [PTR, PTR, I32]), ENTRY)
+    fn = ir.Function(ctx.module, ir.FunctionType(I32, [PTR, PTR, I32]), name)
+    if nested:
+        fn.linkage = "internal"
     bufs, dims, threads = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    if ctx.threads > 1:
+    if ctx.threads > 1 and not nested:
         b.store(threads, parallel.threads_global(ctx.module))
     n_in, n_out = len(g.inputs), len(g.outputs)
     slots = {"input": 0, "output": n_in, "param": n_in + n_out}
@@ -194,7 +208,7 @@ def _entry(ctx: LoweringContext, functions) -> ir.Function:
         return load_slot(slots[loc.kind] + loc.index)
 
     for kernel, kfn in zip(plan.kernels, functions):
-        args = [pointer(_location(plan, v)) for v in [kernel.root] + list(kernel.reads)]
+        args = [pointer(_location(plan, v)) for v in kernel.writes + list(kernel.reads)]
         if kernel.scratch_bytes:
             args.append(b.gep(arena, [irutil.i64(plan.scratch[kernel.name])], source_etype=I8))
         args.append(dims)

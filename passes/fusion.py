@@ -22,9 +22,10 @@ from kiln.ir.registry import Kind
 INLINE_KINDS = {Kind.ELEMENTWISE, Kind.MOVEMENT, Kind.SOURCE}
 BOUNDARY_OPS = {"input", "param"}
 ANCHORS = {Kind.REDUCE: "reduce", Kind.CONTRACTION: "matmul", Kind.SCAN: "scan",
-           Kind.SCATTER: "scatter", "concat": "concat"}
+           Kind.SCATTER: "scatter", "concat": "concat", Kind.CONTROL: "loop"}
 EPILOGUE_ANCHORS = {"reduce", "matmul"}
-BUFFER_OPERANDS = {"matmul"}
+BUFFER_OPERANDS = {"matmul", "loop"}
+MULTI_RESULT = {"loop"}     # one kernel writes every result of the anchor
 
 
 def anchor_kind(node: Node) -> str | None:
@@ -85,6 +86,12 @@ def _form_kernels(graph, materialized, boundary):
     aliases: dict[Value, Value] = {}
     for node in graph.nodes:
         if node.op in BOUNDARY_OPS:
+            continue
+        if anchor_kind(node) in MULTI_RESULT:
+            kernels.append(Kernel(name=f"k{len(kernels)}", kind=anchor_kind(node),
+                                  root=node.outputs[0], anchor=node, nodes=[node],
+                                  reads=list(dict.fromkeys(node.inputs)),
+                                  extra_roots=list(node.outputs[1:])))
             continue
         for root in node.outputs:
             if root not in materialized:

@@ -37,7 +37,7 @@ def plan_memory(plan: Plan, scratch_bytes: Callable = lambda kernel: 0) -> Plan:
     # Updates are written into their param's buffer by the kernel that computes them when that
     # kernel is the last reader of the param (checked by the codegen's copy fallback).
 
-    producer = {k.root: step for step, k in enumerate(plan.kernels)}
+    producer = {v: step for step, k in enumerate(plan.kernels) for v in k.writes}
     last_use: dict = {}
     for step, k in enumerate(plan.kernels):
         for v in k.reads:
@@ -49,12 +49,12 @@ def plan_memory(plan: Plan, scratch_bytes: Callable = lambda kernel: 0) -> Plan:
     # (name, size, first, last) for every arena item
     items = []
     for k in plan.kernels:
-        v = k.root
-        if v in locations:
-            continue
-        first = producer[v]
-        last = max(last_use.get(v, first), first)
-        items.append((v, _aligned(v.type.nbytes), first, last))
+        for v in k.writes:
+            if v in locations:
+                continue
+            first = producer[v]
+            last = max(last_use.get(v, first), first)
+            items.append((v, _aligned(v.type.nbytes), first, last))
     for step, k in enumerate(plan.kernels):
         k.scratch_bytes = scratch_bytes(k)
         if k.scratch_bytes:

@@ -1,5 +1,5 @@
 """Kernel templates, one per kernel kind: each emits the loop nest of one Kernel."""
-from kiln.codegen.kernels import concat, matmul, pointwise, reduce, scan, scatter
+from kiln.codegen.kernels import concat, loop, matmul, pointwise, reduce, scan, scatter
 
 TEMPLATES = {
     "pointwise": pointwise.emit,
@@ -8,6 +8,7 @@ TEMPLATES = {
     "scan": scan.emit,
     "concat": concat.emit,
     "scatter": scatter.emit,
+    "loop": loop.emit,
 }
 
 # kind -> fn(kernel, target) -> (extent, granule) when the kernel is worth running in
@@ -20,4 +21,5 @@ PARALLEL = {
 SCRATCH = {
     "reduce": reduce.scratch_bytes,
     "matmul": matmul.scratch_bytes,
+    "loop": loop.scratch_bytes,
 }

@@ -1,2 +1,2 @@
 """Op definitions; importing this package registers every op."""
-from kiln.ir.ops import elementwise, linalg, movement, reduce, scan, sources  # noqa: F401
+from kiln.ir.ops import control, elementwise, linalg, movement, reduce, scan, sources  # noqa: F401
