@@ -12,6 +12,10 @@ A value is materialized when it is a graph boundary (input, param, output, updat
 is an anchor's result not absorbed by an epilogue, when more than one node reads it (to avoid
 recomputation), or when its reader needs a buffer. Source ops without operands that are cheap
 to recompute (constants, iota, counter-based random numbers) are always inlined.
+
+Finally, a pointwise kernel whose results only a later pointwise kernel of the same shape reads,
+element by element at that kernel's own index, is merged into it: one loop writes both values
+(an LSTM step's new cell state and its new output are one kernel).
 """
 from __future__ import annotations
 
@@ -49,7 +53,56 @@ def fuse(graph: Graph, enabled: bool = True) -> Plan:
         if conflict is None:
             break
         materialized.add(conflict)   # a second anchor in one kernel: give it its own buffer
+    if enabled:
+        kernels = _merge_siblings(kernels)
     return Plan(graph=graph, kernels=kernels, aliases=aliases)
+
+
+def _merge_siblings(kernels: list[Kernel]) -> list[Kernel]:
+    kernels = list(kernels)
+    i = 0
+    while i < len(kernels):
+        later = kernels[i]
+        for j in range(i - 1, -1, -1):
+            if _mergeable(kernels[j], later, kernels[j + 1:i]):
+                kernels[i] = _merged(kernels[j], later)
+                del kernels[j]
+                i -= 1
+                break
+        else:
+            i += 1
+    return kernels
+
+
+def _mergeable(first: Kernel, later: Kernel, between: list[Kernel]) -> bool:
+    """`later` can compute `first`'s values itself: both pointwise over one shape, `later`
+    reads them only through elementwise nodes of that shape (so at the index it is writing),
+    and no kernel in between reads them."""
+    if first.kind != "pointwise" or later.kind != "pointwise":
+        return False
+    shape = later.root.shape
+    written = set(first.writes)
+    if any(v.shape != shape for v in first.writes + later.writes):
+        return False
+    if not written & set(later.reads):
+        return False
+    if any(v in written for k in between for v in k.reads):
+        return False
+    downstream = set(written)
+    for node in later.nodes:
+        if any(v in downstream for v in node.inputs):
+            if node.opdef.kind is not Kind.ELEMENTWISE or node.outputs[0].shape != shape:
+                return False
+            downstream.update(node.outputs)
+    return True
+
+
+def _merged(first: Kernel, later: Kernel) -> Kernel:
+    written = set(first.writes)
+    nodes = list(dict.fromkeys(first.nodes + later.nodes))
+    reads = [v for v in dict.fromkeys(first.reads + later.reads) if v not in written]
+    return Kernel(name=later.name, kind="pointwise", root=later.root, anchor=None, nodes=nodes,
+                  reads=reads, extra_roots=first.writes + later.extra_roots)
 
 
 def _choose_materialized(graph, users, boundary, enabled) -> set[Value]:

@@ -15,8 +15,8 @@ import numpy as np
 
 from kiln.frontend.engine.compiled import CompiledFunction
 from kiln.frontend.engine.config import collect_args, parse_args
-from kiln.frontend.engine.naming import (VALID_TENSOR_NAME, default_layer_name,
-                                         unique_tensor_name)
+from kiln.frontend.engine.naming import (VALID_TENSOR_NAME, current_scope,
+                                         default_layer_name, name_scope, unique_tensor_name)
 from kiln.frontend.engine.symbolic import Node, SymbolicTensor
 from kiln.frontend.ops.convert import convert
 from kiln.frontend.ops.dispatch import _freeze
@@ -186,16 +186,16 @@ class Layer(Serializable):
                   trainable=True, constraint=None, getInitializerFunc=None) -> LayerVariable:
         from kiln.frontend.initializers import get_initializer
 
-        if any(w.originalName == f"{self.name}/{name}" for w in self._trainableWeights
+        full_name = f"{current_scope() or self.name}/{name}"
+        if any(w.originalName == full_name for w in self._trainableWeights
                + self._nonTrainableWeights):
             raise ValueError(f"layer {self.name!r}: duplicate weight name {name!r}")
-        if not VALID_TENSOR_NAME.match(f"{self.name}/{name}"):
+        if not VALID_TENSOR_NAME.match(full_name):
             raise ValueError(f"layer {self.name!r}: invalid weight name {name!r}")
         dtype = dtype or self.dtype
         init = get_initializer(initializer or "glorotUniform", f"layer {self.name!r}")
         value = init.apply([int(d) for d in shape], dtype)
-        weight = LayerVariable(value, dtype, f"{self.name}/{name}", trainable, constraint,
-                               regularizer)
+        weight = LayerVariable(value, dtype, full_name, trainable, constraint, regularizer)
         (self._trainableWeights if trainable else self._nonTrainableWeights).append(weight)
         if regularizer is not None:
             self._losses.append(lambda w=weight, r=regularizer: r.apply(w.read()))
@@ -240,7 +240,8 @@ class Layer(Serializable):
     def _maybe_build(self, input_shapes) -> None:
         if self.built:
             return
-        self.build(_single(input_shapes))
+        with name_scope(self.name):
+            self.build(_single(input_shapes))
         self.built = True
         if self.initialWeights is not None:
             self.setWeights(self.initialWeights)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from kiln.frontend.engine.input_layer import InputLayer, input
 from kiln.frontend.engine.layer import Layer
 from kiln.frontend.layers import advanced_activations as adv
-from kiln.frontend.layers import core, embeddings
+from kiln.frontend.layers import core, embeddings, recurrent, rnn_cells, wrappers
 
 CLASSES = {
     "inputLayer": InputLayer,
@@ -28,6 +28,16 @@ CLASSES = {
     "elu": adv.ELU,
     "thresholdedReLU": adv.ThresholdedReLU,
     "softmax": adv.Softmax,
+    "rnn": recurrent.RNN,
+    "simpleRNN": recurrent.SimpleRNN,
+    "gru": recurrent.GRU,
+    "lstm": recurrent.LSTM,
+    "simpleRNNCell": rnn_cells.SimpleRNNCell,
+    "gruCell": rnn_cells.GRUCell,
+    "lstmCell": rnn_cells.LSTMCell,
+    "stackedRNNCells": rnn_cells.StackedRNNCells,
+    "bidirectional": wrappers.Bidirectional,
+    "timeDistributed": wrappers.TimeDistributed,
 }
 
 ALIASES: dict[str, str] = {}
