@@ -218,6 +218,9 @@ def test_layer_configs_match_tfjs(name):
     folder = FIXTURES / "tfjs" / name
     stored = json.loads((folder / "model.json").read_text())["modelTopology"]["config"]["layers"]
     model = tf.sequential({"layers": CONFIG_CASES[name]()})
+    if name == "rnn_stacked_cells":
+        # the StackedRNNCells the layer makes is auto-named: its number depends on the process
+        model.layers[0].cell.name = "stacked_rnn_cells_StackedRNNCells1"
     for layer, want in zip(model.layers, stored):
         assert layer.getClassName() == want["class_name"]
         assert pythonic(layer.getConfig()) == want["config"]
