@@ -140,6 +140,7 @@ def _kernel_function(ctx: LoweringContext, kernel: Kernel) -> ir.Function:
     fn = ir.Function(ctx.module, ir.FunctionType(irutil.VOID, arg_types),
                      ctx.prefix + kernel.name)
     fn.linkage = "internal"
+    fn.attributes.add("noinline")     # one function per kernel in the machine code too
     locations = [_location(plan, v) for v in params]
     for i, arg in enumerate(fn.args[:len(params)]):
         if locations.count(locations[i]) == 1:

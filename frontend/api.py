@@ -4,6 +4,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from kiln.frontend import constraints, gradients, initializers, regularizers, serialization
+from kiln.frontend.inspect import inspect
 from kiln.frontend.data import PUBLIC as DATA
 from kiln.frontend.engine import op_layer  # noqa: F401  (enables tf.* ops on SymbolicTensors)
 from kiln.frontend.engine.functional import LayersModel, model
@@ -50,6 +51,7 @@ NAMESPACE = {
     "CustomCallback": callbacks.CustomCallback,
     "History": callbacks.History,
     "EarlyStopping": callbacks.EarlyStopping,
+    "inspect": inspect,
     "grad": gradients.grad,
     "grads": gradients.grads,
     "valueAndGrad": gradients.valueAndGrad,

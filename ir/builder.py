@@ -28,6 +28,8 @@ class Builder:
         self._owned: set[int] = set()
         self.inputs: list[Value] = []
         self.params: list[Value] = []
+        self.scope: str | None = None          # tags new nodes (see Graph.provenance)
+        self.provenance: dict = {}
 
     # ---- boundary values -------------------------------------------------------------
     def input(self, type: TensorType, name: str | None = None) -> Value:
@@ -84,6 +86,8 @@ class Builder:
                 return found
         out_types = opdef.infer([v.type for v in inputs], canon)
         node = Node(name, tuple(inputs), canon, out_types)
+        if self.scope is not None:
+            self.provenance[node] = self.scope
         self._nodes.append(node)
         self._owned.add(id(node))
         if opdef.pure:
@@ -115,7 +119,8 @@ class Builder:
             stack.extend(v.node for v in node.inputs)
         nodes = [n for n in self._nodes if id(n) in live]
         params = [p for p in self.params if id(p.node) in live]
-        return Graph(nodes, list(self.inputs), params, outputs, updates, self.name)
+        provenance = {n: self.provenance[n] for n in nodes if n in self.provenance}
+        return Graph(nodes, list(self.inputs), params, outputs, updates, self.name, provenance)
 
 
 def rebuild(graph: Graph, rewrite=None, name: str | None = None):
@@ -129,6 +134,7 @@ def rebuild(graph: Graph, rewrite=None, name: str | None = None):
     b = Builder(name or graph.name)
     vmap: dict[Value, Value] = {}
     for node in graph.nodes:
+        b.scope = graph.provenance.get(node)
         new_inputs = tuple(vmap[v] for v in node.inputs)
         replaced = rewrite(b, node, new_inputs) if rewrite else None
         if replaced is None:

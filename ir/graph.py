@@ -125,6 +125,9 @@ class Graph:
     outputs: list[Value]
     updates: list[tuple[Value, Value]] = field(default_factory=list)
     name: str = "main"
+    # Where nodes came from (e.g. the model layer whose call created them), for inspection;
+    # passes carry it over to the nodes they produce.
+    provenance: dict = field(default_factory=dict)    # Node -> str
 
     def users(self) -> dict[Value, list[Node]]:
         """Map each value to the nodes that read it, in order."""

@@ -23,13 +23,14 @@ from kiln.ir.graph import Graph, Node, Value
 @dataclass
 class Kernel:
     name: str
-    kind: str                  # 'pointwise' | 'reduce' | 'matmul' | 'scan' | 'concat' | 'loop' ...
+    kind: str                  # 'pointwise' | 'reduce' | 'matmul' | 'scan' | 'concat' | 'row' | 'loop'
     root: Value                # the materialized value this kernel writes
     anchor: Node | None        # the node that shapes the loop nest (None for pointwise)
     nodes: list[Node]          # every node evaluated inside, in topological order
     reads: list[Value]         # materialized values read
     scratch_bytes: int = 0     # temporary memory the kernel needs while it runs
     collapsed: bool = False    # pointwise only: dims merged where all operands agree
+    phases: list["Kernel"] = field(default_factory=list)   # 'row': its reductions, in order
     extra_roots: list[Value] = field(default_factory=list)  # more values written (loop results,
                                                             # merged pointwise siblings)
     subplan: "Plan | None" = None  # loop only: the planned body

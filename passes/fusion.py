@@ -54,6 +54,7 @@ def fuse(graph: Graph, enabled: bool = True) -> Plan:
             break
         materialized.add(conflict)   # a second anchor in one kernel: give it its own buffer
     if enabled:
+        kernels = merge_rows(kernels, users, boundary)
         kernels = _merge_siblings(kernels)
     return Plan(graph=graph, kernels=kernels, aliases=aliases)
 
@@ -206,3 +207,88 @@ def _collect(root: Value, materialized: set[Value]):
 
     visit(root.node)
     return order, reads
+
+
+# ---- row kernels -----------------------------------------------------------------------
+ROW_REDUCTIONS = {"sum", "max", "min", "prod"}
+
+
+def _row_axes(kernel: Kernel):
+    """(shape, first reduced axis) if kernel reduces the trailing axes of its operand."""
+    if kernel.kind != "reduce" or kernel.anchor.op not in ROW_REDUCTIONS:
+        return None
+    shape = kernel.anchor.inputs[0].shape
+    axes = sorted(kernel.anchor.attrs["axes"])
+    if not axes or axes != list(range(axes[0], len(shape))):
+        return None
+    return shape, axes[0]
+
+
+def merge_rows(kernels: list[Kernel], users, boundary) -> list[Kernel]:
+    """Fuse normalizations into one kernel per row: a run of adjacent kernels made of
+    reductions over the same trailing axes of one shape S (each with its prologue and
+    epilogue) and elementwise kernels of shape S, ending at an elementwise kernel of shape S.
+    softmax (max, exp-sum, divide), logSoftmax and layer normalization (mean, variance,
+    normalize) each become one kernel that reads its input row a few times and writes once.
+    Values computed inside the group are recomputed per phase instead of stored."""
+    result: list[Kernel] = []
+    i = 0
+    while i < len(kernels):
+        start = _row_axes(kernels[i])
+        if start is None:
+            result.append(kernels[i])
+            i += 1
+            continue
+        shape, first = start
+        run = [kernels[i]]       # the maximal run of kernels that could share the row loop
+        inside = {kernels[i].root}
+        for k in kernels[i + 1:]:
+            qualifies = _row_axes(k) == (shape, first) or (
+                k.kind == "pointwise" and k.root.shape == shape)
+            if not qualifies or not any(v in inside for v in k.reads):
+                break
+            run.append(k)
+            inside.add(k.root)
+        group = _longest_closed_prefix(run, users, boundary, shape)
+        if group is None:
+            result.append(kernels[i])
+            i += 1
+            continue
+        final = group[-1]
+        internal = {k.root for k in group}
+        nodes, seen = [], set()
+        for k in group:
+            for n in k.nodes:
+                if id(n) not in seen:
+                    seen.add(id(n))
+                    nodes.append(n)
+        reads = []
+        for k in group:
+            for v in k.reads:
+                if v not in internal and v not in reads:
+                    reads.append(v)
+        phases = [k for k in group if k.kind == "reduce"]
+        result.append(Kernel(name=group[0].name, kind="row", root=final.root, anchor=None,
+                             nodes=nodes, reads=reads, phases=phases))
+        i += len(group)
+    for n, k in enumerate(result):
+        k.name = f"k{n}"
+    return result
+
+
+def _longest_closed_prefix(run, users, boundary, shape):
+    """The longest prefix of `run` (at least two kernels) ending in an elementwise kernel of
+    the row shape, whose other members' results are read only inside the prefix."""
+    for end in range(len(run), 1, -1):
+        group = run[:end]
+        last = group[-1]
+        if last.kind != "pointwise" or last.root.shape != shape:
+            continue
+        if all(k.root not in boundary and all(_inside_group(r, group) for r in users.get(k.root, []))
+               for k in group[:-1]):
+            return group
+    return None
+
+
+def _inside_group(node: Node, group: list[Kernel]) -> bool:
+    return any(node in k.nodes for k in group)

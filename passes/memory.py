@@ -34,8 +34,8 @@ def plan_memory(plan: Plan, scratch_bytes: Callable = lambda kernel: 0) -> Plan:
         if v not in locations and v not in outputs_taken:
             locations[v] = Location("output", i)
             outputs_taken.add(v)
-    # Updates are written into their param's buffer by the kernel that computes them when that
-    # kernel is the last reader of the param (checked by the codegen's copy fallback).
+    for p, v in _in_place_updates(plan):
+        locations[v] = locations[p]     # the kernel writes the new value over the old one
 
     producer = {v: step for step, k in enumerate(plan.kernels) for v in k.writes}
     last_use: dict = {}
@@ -44,7 +44,8 @@ def plan_memory(plan: Plan, scratch_bytes: Callable = lambda kernel: 0) -> Plan:
             base = plan.aliases.get(v, v)
             last_use[base] = max(last_use.get(base, -1), step)
     for p, v in graph.updates:
-        last_use[v] = len(plan.kernels)    # read by the final update copy
+        if v not in locations:
+            last_use[v] = len(plan.kernels)    # read by the final update copy
 
     # (name, size, first, last) for every arena item
     items = []
@@ -93,3 +94,56 @@ def plan_memory(plan: Plan, scratch_bytes: Callable = lambda kernel: 0) -> Plan:
         (sum(size for _, size, f, l in items if f <= step <= l) for step in range(steps)),
         default=0)
     return plan
+
+
+def _in_place_updates(plan: Plan):
+    """Updates (param, value) whose kernel can write straight into the param's buffer: the
+    kernel is elementwise over the param's shape (so it reads each old element exactly where
+    it writes the new one) and no later kernel reads the param's old value. A merged kernel
+    stores its values one after another at each index, so a value it stores before it reads
+    the param for another value cannot take the param's place."""
+    from kiln.ir.registry import Kind
+
+    step_of = {v: i for i, k in enumerate(plan.kernels) for v in k.writes}
+    result = []
+    for p, v in plan.graph.updates:
+        step = step_of.get(v)
+        if step is None or v in plan.graph.outputs:
+            continue
+        kernel = plan.kernels[step]
+        if kernel.kind != "pointwise" or v.shape != p.shape or not all(
+                n.opdef.kind is Kind.ELEMENTWISE or n.op == "constant" for n in kernel.nodes):
+            continue
+        readers = [i for i, k in enumerate(plan.kernels)
+                   if p in k.reads or any(plan.aliases.get(r) is p for r in k.reads)]
+        if any(i > step for i in readers) or _loads_after_storing(kernel, v, p):
+            continue
+        if any(q is p for q, _ in result):
+            continue
+        result.append((p, v))
+    return result
+
+
+def _loads_after_storing(kernel, v, p) -> bool:
+    """Whether `kernel` loads p (at some index) for a value it stores after v there."""
+    if not kernel.extra_roots:
+        return False
+    position = {id(n): i for i, n in enumerate(kernel.nodes)}
+    order = sorted(kernel.writes, key=lambda w: position[id(w.node)])
+    inline = {id(n) for n in kernel.nodes}
+    for k, w in enumerate(order):
+        if k <= order.index(v):
+            continue
+        stored_before = set(order[:k])       # evaluated from registers, not reloaded
+        stack, seen = [w.node], set()
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            for x in node.inputs:
+                if x is p:
+                    return True
+                if x not in stored_before and id(x.node) in inline:
+                    stack.append(x.node)
+    return False

@@ -15,34 +15,56 @@ from typing import Callable
 from kiln.ir.graph import Graph
 from kiln.ir.plan import Plan
 from kiln.ir.verify import verify
+from kiln.passes.cleanup import cse, dce
+from kiln.passes.fold import fold
 from kiln.passes.fusion import fuse
 from kiln.passes.loops import merge_loops, unroll_loops
 from kiln.passes.memory import plan_memory
+from kiln.passes.simplify import simplify
 
-GRAPH_STAGES: list[tuple[str, Callable[[Graph], Graph]]] = [
-    ("merge_loops", merge_loops),
-    ("unroll_loops", unroll_loops),
+# (name, stage(graph, evaluate) -> graph), in order. `evaluate` runs a small graph through the
+# compiler (constant folding needs values); it may be None, and then folding is skipped.
+GRAPH_STAGES: list[tuple[str, Callable]] = [
+    ("simplify", lambda graph, evaluate: simplify(graph)),
+    ("fold", lambda graph, evaluate: fold(graph, evaluate) if evaluate else graph),
+    ("cse", lambda graph, evaluate: cse(graph)),
+    ("merge_loops", lambda graph, evaluate: merge_loops(graph)),
+    ("unroll_loops", lambda graph, evaluate: unroll_loops(graph)),
+    ("dce", lambda graph, evaluate: dce(graph)),
 ]
 
 
-def optimize_graph(graph: Graph, check: bool = False) -> Graph:
-    for _, stage in GRAPH_STAGES:
-        graph = stage(graph)
+def optimize_graph(graph: Graph, check: bool = False, evaluate=None, until: str | None = None):
+    """Run the graph stages in order (stopping after `until`), verifying between stages when
+    `check` is set."""
+    for name, stage in GRAPH_STAGES:
+        graph = stage(graph, evaluate)
         if check:
             verify(graph)
+        if name == until:
+            break
     return graph
 
 
+def stages(graph: Graph, evaluate=None) -> list[tuple[str, Graph]]:
+    """The graph after each named stage, starting with the input ('frontend')."""
+    result = [("frontend", graph)]
+    for name, stage in GRAPH_STAGES:
+        graph = stage(graph, evaluate)
+        result.append((name, graph))
+    return result
+
+
 def compile_plan(graph: Graph, scratch_bytes: Callable = lambda kernel: 0,
-                 optimize: bool = True, check: bool = False) -> Plan:
+                 optimize: bool = True, check: bool = False, evaluate=None) -> Plan:
     if check:
         verify(graph)
     if optimize:
-        graph = optimize_graph(graph, check)
+        graph = optimize_graph(graph, check, evaluate)
     plan = fuse(graph, enabled=optimize)
     for kernel in plan.kernels:
         if kernel.kind == "loop":
             # the body goes through the same pipeline; its arena becomes the loop's scratch
             body = kernel.anchor.attrs["body"].graph
-            kernel.subplan = compile_plan(body, scratch_bytes, optimize, check)
+            kernel.subplan = compile_plan(body, scratch_bytes, optimize, check, evaluate)
     return plan_memory(plan, scratch_bytes)

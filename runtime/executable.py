@@ -120,6 +120,11 @@ def _check(kind, arrays, specs, values):
                              f"array of shape {list(shape)}, got {got}")
 
 
+def evaluate_constants(graph: Graph) -> list[np.ndarray]:
+    """Values of a graph without inputs, computed by compiled code (for constant folding)."""
+    return compile_graph(graph, optimize=False, threads=1).run([])
+
+
 def compile_graph(graph: Graph, *, optimize: bool = True, dynamic: bool = False,
                   target=None, threads: int | None = None) -> Executable:
     """Plan, lower, and compile `graph` (object code comes from the caches when possible)."""
@@ -127,7 +132,7 @@ def compile_graph(graph: Graph, *, optimize: bool = True, dynamic: bool = False,
     threads = 1 if dynamic else (threads or default_threads())
     plan = compile_plan(graph, scratch_bytes=partial(codegen.scratch_bytes, target=target,
                                                      threads=threads),
-                        optimize=optimize)
+                        optimize=optimize, evaluate=evaluate_constants)
     plan.dynamic = dynamic
     text = str(codegen.lower(plan, target, threads))
     obj = cache.object_code(text, target)

@@ -17,6 +17,7 @@ from kiln.runtime.memory import track, untrack
 from kiln.runtime.format import tensor_to_string
 
 _ids = itertools.count()
+_DTYPE_NAMES = {"f": "float32", "i": "int32", "?": "bool"}
 
 
 class DisposedError(ValueError):
@@ -38,6 +39,20 @@ class Tensor:
         self._kept = False
         self._nbytes = data.nbytes
         track(self, self._nbytes)
+
+    @classmethod
+    def wrap(cls, data: np.ndarray) -> "Tensor":
+        """A tensor owning `data`, a fresh C-contiguous array of a kiln dtype (no checks:
+        for arrays the runtime itself produced)."""
+        t = cls.__new__(cls)
+        t._data = data
+        t._shape = data.shape
+        t._dtype = _DTYPE_NAMES[data.dtype.char]
+        t.id = next(_ids)
+        t._kept = False
+        t._nbytes = data.nbytes
+        track(t, t._nbytes)
+        return t
 
     # ---- description -----------------------------------------------------------------
     @property

@@ -1,5 +1,5 @@
 """Kernel templates, one per kernel kind: each emits the loop nest of one Kernel."""
-from kiln.codegen.kernels import concat, loop, matmul, pointwise, reduce, scan, scatter
+from kiln.codegen.kernels import concat, loop, matmul, pointwise, reduce, row, scan, scatter
 
 TEMPLATES = {
     "pointwise": pointwise.emit,
@@ -8,6 +8,7 @@ TEMPLATES = {
     "scan": scan.emit,
     "concat": concat.emit,
     "scatter": scatter.emit,
+    "row": row.emit,
     "loop": loop.emit,
 }
 

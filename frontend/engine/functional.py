@@ -19,6 +19,7 @@ from kiln.frontend.engine.summary import print_summary
 from kiln.frontend.engine.symbolic import SymbolicTensor
 from kiln.frontend.ops.convert import to_array
 from kiln.frontend.serialization import registerClass
+from kiln.frontend.trace import current_tracer
 from kiln.ir.dtypes import as_dtype
 from kiln.runtime.tensor import Tensor
 
@@ -231,8 +232,14 @@ class LayersModel(Layer):
             m_arg = ms[0] if len(ms) == 1 else ms
             if any(m is not None for m in ms):
                 call_kwargs["mask"] = m_arg
+            tracer = current_tracer()
+            outer_scope = tracer.builder.scope if tracer is not None else None
+            if tracer is not None and outer_scope is None:
+                tracer.builder.scope = layer.name     # tag the IR with its layer (inspect)
             out = layer.apply(x_arg, call_kwargs)
             out_masks = layer.computeMask(x_arg, m_arg)
+            if tracer is not None:
+                tracer.builder.scope = outer_scope
             for i, (t, v) in enumerate(zip(node.outputTensors, _flat(out))):
                 values[id(t)] = v
                 mask_values[id(t)] = _flat(out_masks)[i] if out_masks is not None else None
@@ -382,6 +389,14 @@ class LayersModel(Layer):
     def evaluate(self, x, y, config=None, **kwargs):
         from kiln.frontend.training import trainer
         return trainer.evaluate(self, x, y, config, **kwargs)
+
+    async def fitDataset(self, dataset, config=None, **kwargs):
+        from kiln.frontend.training import trainer
+        return await trainer.fitDataset(self, dataset, config, **kwargs)
+
+    async def evaluateDataset(self, dataset, config=None, **kwargs):
+        from kiln.frontend.training import trainer
+        return await trainer.evaluateDataset(self, dataset, config, **kwargs)
 
     async def trainOnBatch(self, x, y):
         from kiln.frontend.training import trainer

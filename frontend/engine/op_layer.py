@@ -24,6 +24,7 @@ class OpLayer(Layer):
         self.fn = fn
         self._template_args = args
         self._template_kwargs = kwargs
+        self.structure = None
         self.built = True
 
     def call(self, inputs, kwargs):
@@ -38,7 +39,10 @@ class OpLayer(Layer):
 
         args = [fill(a) for a in self._template_args]
         kw = {k: fill(v) for k, v in self._template_kwargs.items()}
-        return self.fn(*args, **kw)
+        result = self.fn(*args, **kw)
+        flat: list = []
+        self.structure = dispatch._flatten(result, flat)   # ops may return lists or dicts
+        return flat[0] if self.structure is None else flat
 
     def getConfig(self):
         raise NotImplementedError(f"layer {self.name!r} applies tf.{self.op_name} directly to "
@@ -63,7 +67,10 @@ def _symbolic_inputs(args, kwargs):
 def apply_op_symbolically(name, fn, args, kwargs):
     inputs = _symbolic_inputs(args, kwargs)
     layer = OpLayer(name, fn, args, kwargs)
-    return layer.apply(inputs if len(inputs) > 1 else inputs[0])
+    out = layer.apply(inputs if len(inputs) > 1 else inputs[0])
+    if layer.structure is None:
+        return out
+    return dispatch._unflatten(layer.structure, iter(out if isinstance(out, list) else [out]))
 
 
 dispatch.set_symbolic_hook(apply_op_symbolically)

@@ -32,9 +32,26 @@ def is_symbolic(x) -> bool:
     return type(x).__name__ == "SymbolicTensor"
 
 
+_NO_ATTRS: dict = {}
+
+
 def apply(op: str, inputs: list, attrs: dict | None = None):
     """Run IR op `op` on converted tensors; returns a tensor (a tuple for multi-output ops)."""
-    attrs = attrs or {}
+    if current_tracer() is None:
+        arrays = []
+        for x in inputs:       # the eager fast path: concrete tensors only
+            if not isinstance(x, Tensor):
+                break
+            data = x._data
+            if data is None:
+                x.buffer(op)   # raises the disposed-tensor error naming the op
+            arrays.append(data)
+        else:
+            outs = eager.run(op, arrays, attrs or _NO_ATTRS)
+            if len(outs) == 1:
+                return Tensor.wrap(outs[0])
+            return tuple(Tensor.wrap(o) for o in outs)
+    attrs = attrs or _NO_ATTRS
     if _symbolic_hook is not None and any(is_symbolic(x) for x in inputs):
         return _symbolic_hook(op, lambda *xs: apply(op, list(xs), attrs), list(inputs), {})
     tracer = current_tracer()
@@ -44,19 +61,12 @@ def apply(op: str, inputs: list, attrs: dict | None = None):
         if isinstance(out, tuple):
             return tuple(tracer.wrap(v) for v in out)
         return tracer.wrap(out)
-    arrays = []
     for x in inputs:
-        if isinstance(x, Tensor):
-            arrays.append(x.buffer(op))
-        elif isinstance(x, TracedTensor):
+        if isinstance(x, TracedTensor):
             raise ValueError(f"{op}: a traced tensor was used outside the function being "
                              "compiled (it has no values)")
-        else:
-            raise TypeError(f"{op}: expected a tensor, got {type(x).__name__}")
-    outs = eager.run(op, arrays, attrs)
-    if len(outs) == 1:
-        return Tensor(outs[0])
-    return tuple(Tensor(o) for o in outs)
+    bad = next(x for x in inputs if not isinstance(x, Tensor))
+    raise TypeError(f"{op}: expected a tensor, got {type(bad).__name__}")
 
 
 def generate(key: tuple, build):

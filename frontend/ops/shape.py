@@ -83,12 +83,15 @@ def concat(tensors, axis=0):
     return apply("concat", tensors, {"axis": axis})
 
 
+@composite("tensors*")
 def stack(tensors, axis=0):
+    """Tensors of one shape and dtype, joined along a new axis."""
     if not tensors:
         raise ValueError("stack: pass a non-empty list of tensors")
-    tensors = [convert(t, f"tensors[{i}]", "stack") for i, t in enumerate(tensors)]
     first = tensors[0]
     for i, t in enumerate(tensors[1:], 1):
+        if t.dtype != first.dtype:
+            raise TypeError(f"stack: tensor {i} has dtype {t.dtype}, tensor 0 has {first.dtype}")
         if t.shape != first.shape:
             raise ValueError(f"stack: all tensors must have one shape; tensor {i} has {t.shape}, "
                              f"tensor 0 has {first.shape}")

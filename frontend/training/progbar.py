@@ -63,6 +63,11 @@ class ProgbarLogger(Callback):
         self.last_draw = now
         total = self.params.get("samples") or 0
         elapsed = now - self.epoch_start
+        if not total:     # a dataset of unknown size: count what was seen
+            averages = {k: v / self.seen for k, v in self.totals.items()}
+            self._out().write(f"\r{self.seen} samples - " + _format_logs(averages))
+            self._out().flush()
+            return
         eta = elapsed / self.seen * (total - self.seen) if self.seen and total else 0.0
         averages = {k: v / self.seen for k, v in self.totals.items()}
         line = f"{self.seen}/{total} {_bar(self.seen, total)} - ETA: {eta:.0f}s"

@@ -425,3 +425,140 @@ async def trainOnBatch(model, x, y):
     values = [float(v) for v in step.run(arrays)]
     return values[0] if len(values) == 1 else values
 
+
+
+# ---- datasets -------------------------------------------------------------------------
+def _split_element(model, element, what):
+    """An iterator element {xs, ys} or [xs, ys] as (input arrays, target arrays)."""
+    if isinstance(element, dict) and "xs" in element and "ys" in element:
+        xs, ys = element["xs"], element["ys"]
+    elif isinstance(element, (list, tuple)) and len(element) == 2:
+        xs, ys = element
+    else:
+        raise ValueError(f"{what}: dataset elements must be {{'xs': ..., 'ys': ...}} or "
+                         f"[xs, ys], got {type(element).__name__}")
+    arrays_x = model._standardize_inputs(xs, what)
+    arrays_y = _targets(model, ys, what)
+    _check_samples(arrays_x, arrays_y, what)
+    return arrays_x, arrays_y
+
+
+async def _evaluate_dataset_logs(model, compiled, dataset, batches, what) -> dict:
+    iterator = await dataset.iterator()
+    totals, seen, count = None, 0, 0
+    try:
+        while batches is None or count < batches:
+            item = await iterator.next()
+            if item["done"]:
+                break
+            xs, ys = _split_element(model, item["value"], what)
+            n = xs[0].shape[0]
+            arrays = xs + ys + [np.ones(n, np.float32) for _ in ys]
+            step = _step(model._eval_steps, _eval_step, model, compiled, arrays, len(xs), len(ys))
+            outs = np.array([float(v) for v in step.run(arrays)])
+            totals = outs * n if totals is None else totals + outs * n
+            seen += n
+            count += 1
+    finally:
+        closer = getattr(iterator, "aclose", None)
+        if closer is not None:
+            await closer()
+    if totals is None:
+        raise ValueError(f"{what}: the dataset produced no batches")
+    return {name: float(v) for name, v in zip(compiled.metricsNames, totals / seen)}
+
+
+async def evaluateDataset(model, dataset, config=None, **kwargs):
+    """Loss (and metrics) over a dataset of {xs, ys} batches."""
+    args = parse_args("evaluateDataset", {"batches": None, "verbose": 0}, config, kwargs)
+    compiled = _require_compiled(model, "evaluateDataset")
+    logs = await _evaluate_dataset_logs(model, compiled, dataset, args["batches"],
+                                        "evaluateDataset")
+    values = [Tensor(np.array(v, np.float32)) for v in logs.values()]
+    return values[0] if len(values) == 1 else values
+
+
+FIT_DATASET_ARGS = {"epochs": None, "batchesPerEpoch": None, "verbose": 1, "callbacks": None,
+                    "validationData": None, "validationBatchSize": 32, "validationBatches": None,
+                    "yieldEvery": "auto", "initialEpoch": 0, "classWeight": None}
+
+
+async def fitDataset(model, dataset, config=None, **kwargs):
+    """Train on a dataset of {xs, ys} (or [xs, ys]) batches; resolves to a History.
+
+    Without batchesPerEpoch an epoch is one pass over the dataset (iterated anew each epoch);
+    with it, epochs take that many batches from one continuing iterator, as in TF.js."""
+    args = parse_args("fitDataset", FIT_DATASET_ARGS, config, kwargs)
+    if args["epochs"] is None:
+        raise ValueError("fitDataset: the option 'epochs' is required")
+    compiled = _require_compiled(model, "fitDataset")
+    if getattr(model, "_fitting", False):
+        raise RuntimeError("fitDataset: another fit() call is ongoing on this model")
+    epochs = int(args["epochs"])
+    per_epoch = args["batchesPerEpoch"]
+    val = args["validationData"]
+    val_arrays = None
+    if val is not None and not hasattr(val, "iterator"):
+        vx, vy = val[0], val[1]
+        vxs = model._standardize_inputs(vx, "fitDataset (validationData)")
+        vys = _targets(model, vy, "fitDataset (validationData)")
+        vn = _check_samples(vxs, vys, "fitDataset (validationData)")
+        val_arrays = (vxs, vys, _sample_weights(model, vys, None, None, vn, "fitDataset"))
+    history = History()
+    callbacks = [BaseLogger()] + ([ProgbarLogger()] if args["verbose"] else [])
+    callbacks += standardize_callbacks(args["callbacks"]) + [history]
+    cb = CallbackList(callbacks, args["yieldEvery"])
+    names = compiled.metricsNames
+    cb.set(model, {"epochs": epochs, "initialEpoch": int(args["initialEpoch"]), "samples": None,
+                   "steps": per_epoch, "batchSize": None, "verbose": args["verbose"],
+                   "doValidation": val is not None,
+                   "metrics": list(names) + ([f"val_{k}" for k in names] if val is not None else [])})
+    model.stopTraining = False
+    model._fitting = True
+    iterator = await dataset.iterator()
+    try:
+        await cb.call("onTrainBegin", {})
+        for epoch in range(int(args["initialEpoch"]), epochs):
+            epoch_logs: dict = {}
+            await cb.call("onEpochBegin", epoch, epoch_logs)
+            batch = 0
+            while per_epoch is None or batch < per_epoch:
+                item = await iterator.next()
+                if item["done"]:
+                    if per_epoch is not None:
+                        print(f"fitDataset: the dataset ran out of data after {batch} batches "
+                              f"of epoch {epoch + 1}; expected batchesPerEpoch={per_epoch}")
+                    break
+                xs, ys = _split_element(model, item["value"], "fitDataset")
+                n = xs[0].shape[0]
+                sws = _sample_weights(model, ys, None, args["classWeight"], n, "fitDataset")
+                arrays = xs + ys + sws
+                logs = {"batch": batch, "size": n}
+                await cb.call("onBatchBegin", batch, logs)
+                step = _step(model._train_steps, _train_step, model, compiled, arrays,
+                             len(xs), len(ys))
+                logs.update(_logs(names, step.run(arrays)))
+                await cb.call("onBatchEnd", batch, logs)
+                await cb.maybe_yield(epoch, batch, logs)
+                batch += 1
+                if model.stopTraining:
+                    break
+            if per_epoch is None:
+                iterator = await dataset.iterator()
+            if val is not None:
+                if val_arrays is not None:
+                    val_logs = _evaluate_arrays(model, compiled, *val_arrays,
+                                                int(args["validationBatchSize"]))
+                else:
+                    val_logs = await _evaluate_dataset_logs(model, compiled, val,
+                                                            args["validationBatches"], "fitDataset")
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            await cb.call("onEpochEnd", epoch, epoch_logs)
+            await cb.maybe_yield(epoch, None, epoch_logs, at_epoch_end=True)
+            if model.stopTraining:
+                break
+        await cb.call("onTrainEnd", {})
+    finally:
+        model._fitting = False
+    model.history = history
+    return history

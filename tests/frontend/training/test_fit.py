@@ -199,3 +199,35 @@ def test_non_finite_loss_is_logged_not_raised():
     x = tf.tensor2d([[1e30], [2e30]], [2, 1])
     history = asyncio.run(model.fit(x, x, {"epochs": 2, "verbose": 0}))
     assert not np.isfinite(history.history["loss"][-1])
+
+
+def test_fit_dataset_and_evaluate_dataset():
+    x, y = separable_problem(256)
+    ds = tf.data.zip({"xs": tf.data.array(list(x)), "ys": tf.data.array(list(y))}).batch(32)
+    model = tf.sequential({"layers": [
+        tf.layers.dense({"units": 16, "activation": "relu", "inputShape": [4]}),
+        tf.layers.dense({"units": 2, "activation": "softmax"})]})
+    model.compile({"optimizer": tf.train.adam(0.05), "loss": "categoricalCrossentropy",
+                   "metrics": ["accuracy"]})
+    batches = []
+    history = asyncio.run(model.fitDataset(ds, {
+        "epochs": 10, "verbose": 0, "validationData": ds,
+        "callbacks": {"onBatchEnd": lambda b, logs: batches.append(logs["size"])}}))
+    assert batches[:8] == [32] * 8 and len(batches) == 80
+    assert history.history["acc"][-1] >= 0.95 and "val_acc" in history.history
+    loss, acc = asyncio.run(model.evaluateDataset(ds))
+    eloss, eacc = model.evaluate(x, y)
+    assert loss.dataSync()[0] == pytest.approx(eloss.dataSync()[0], rel=1e-5)
+    assert acc.dataSync()[0] == pytest.approx(eacc.dataSync()[0], rel=1e-6)
+
+
+def test_fit_dataset_batches_per_epoch_continues_the_iterator():
+    x = np.arange(6, dtype=np.float32).reshape(6, 1)
+    ds = tf.data.zip([tf.data.array(list(x)), tf.data.array(list(x))]).batch(1)
+    seen = []
+    model = seed_model()
+    model.optimizer.learningRate = 0.0
+    asyncio.run(model.fitDataset(ds, {
+        "epochs": 3, "batchesPerEpoch": 2, "verbose": 0,
+        "callbacks": {"onBatchBegin": lambda b, logs: seen.append(b)}}))
+    assert seen == [0, 1, 0, 1, 0, 1]
