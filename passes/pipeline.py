@@ -62,9 +62,16 @@ def compile_plan(graph: Graph, scratch_bytes: Callable = lambda kernel: 0,
     if optimize:
         graph = optimize_graph(graph, check, evaluate)
     plan = fuse(graph, enabled=optimize)
+    plan_bodies(plan, scratch_bytes, optimize, check, evaluate)
+    return plan_memory(plan, scratch_bytes)
+
+
+def plan_bodies(plan: Plan, scratch_bytes: Callable = lambda kernel: 0, optimize: bool = True,
+                check: bool = False, evaluate=None) -> Plan:
+    """Plan the body of every loop kernel with the same pipeline (its `subplan`); the body's
+    arena becomes part of the loop kernel's scratch, so do this before plan_memory."""
     for kernel in plan.kernels:
         if kernel.kind == "loop":
-            # the body goes through the same pipeline; its arena becomes the loop's scratch
             body = kernel.anchor.attrs["body"].graph
             kernel.subplan = compile_plan(body, scratch_bytes, optimize, check, evaluate)
-    return plan_memory(plan, scratch_bytes)
+    return plan
