@@ -192,6 +192,21 @@ class LayersModel(Layer):
         for w, value in zip(mine, weights):
             w.write(value)
 
+    @property
+    def stateful(self) -> bool:
+        """True if any layer keeps state across calls (TF.js's Container.stateful)."""
+        return any(getattr(layer, "stateful", False) for layer in getattr(self, "_layers", []))
+
+    @stateful.setter
+    def stateful(self, value) -> None:
+        """A model's statefulness follows its layers (Layer.__init__ assigns False)."""
+
+    def resetStates(self) -> None:
+        """Reset the states of every stateful layer."""
+        for layer in self.layers:
+            if getattr(layer, "stateful", False):
+                layer.resetStates()
+
     def countParams(self) -> int:
         return sum(layer.countParams() for layer in self.layers)
 

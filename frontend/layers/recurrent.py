@@ -258,9 +258,10 @@ def run_cell(cell: RNNCell, x, states, mask, training, kwargs, go_backwards, ret
     time_major = linalg.transpose(x, [1, 0] + list(range(2, x.rank)))
     if go_backwards:
         time_major = s.reverse(time_major, 0)
-    cell.prepare([batch] + x.shape[2:], training)
+    protocol = cell if isinstance(cell, RNNCell) else _AnyCell(cell)
+    protocol.prepare([batch] + x.shape[2:], training)
     try:
-        projected = cell.project(time_major)
+        projected = protocol.project(time_major)
         sequences = list(projected)
         if mask is not None:
             keep = m.cast(mask, "bool") if mask.dtype != "bool" else mask
@@ -269,7 +270,7 @@ def run_cell(cell: RNNCell, x, states, mask, training, kwargs, go_backwards, ret
                 keep = s.reverse(keep, 0)
             sequences.append(keep)
         n_states = len(states)
-        track_output = not cell.outputIsFirstState
+        track_output = not protocol.outputIsFirstState
         carries = list(states)
         if track_output:
             carries.append(creation.zeros([batch, states[0].shape[-1]]))
@@ -277,7 +278,7 @@ def run_cell(cell: RNNCell, x, states, mask, training, kwargs, go_backwards, ret
         def step(carried, slices):
             old = carried[:n_states]
             inputs = slices[:len(projected)]
-            output, new = cell.step(inputs, old, {**kwargs, "training": training})
+            output, new = protocol.step(inputs, old, {**kwargs, "training": training})
             if mask is not None:
                 keep_t = slices[-1]
                 previous = carried[n_states] if track_output else old[0]
@@ -291,10 +292,32 @@ def run_cell(cell: RNNCell, x, states, mask, training, kwargs, go_backwards, ret
                              f"shape {x.shape}")
         finals, stacked = scan(step, carries, sequences, unroll=unroll, name=cell.name)
     finally:
-        cell.release()
+        protocol.release()
     last = finals[n_states] if track_output else finals[0]
     output = linalg.transpose(stacked[0], [1, 0, 2]) if return_sequences else None
     return output, last, finals[:n_states]
+
+
+class _AnyCell:
+    """Any layer with a `stateSize` and TF.js's cell `call([input, *states]) -> [output,
+    *newStates]` (a user's cell): the whole step runs in the loop body."""
+
+    def __init__(self, cell):        # not a Layer of its own: it only forwards
+        self.cell = cell
+        self.outputIsFirstState = getattr(cell, "outputIsFirstState", False)
+
+    def prepare(self, inputShape, training) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
+
+    def project(self, x) -> list:
+        return [x]
+
+    def step(self, projected, states, kwargs):
+        out = self.cell.call([projected[0]] + list(states), kwargs)
+        return out[0], list(out[1:])
 
 
 def _first_shape(shape):

@@ -15,7 +15,6 @@ from __future__ import annotations
 from kiln.frontend.engine.config import REQUIRED
 from kiln.frontend.engine.layer import Layer, _flat
 from kiln.frontend.engine.naming import name_scope
-from kiln.frontend.layers._common import check_choice
 from kiln.frontend.ops import math as m, shape as s
 from kiln.frontend.serialization import deserialize, registerClass
 
@@ -120,7 +119,11 @@ class Bidirectional(Wrapper):
         owner = f"Bidirectional layer {self.name!r}"
         # TF.js: an explicit null merge mode returns both outputs; absent means 'concat'
         self.mergeMode = given["mergeMode"] if merge_given else "concat"
-        check_choice(self.mergeMode, MERGE_MODES, "mergeMode", owner)
+        if self.mergeMode not in MERGE_MODES:
+            from kiln.frontend.engine.config import suggestion
+            raise ValueError(f"{owner}: mergeMode must be one of 'sum', 'mul', 'concat', 'ave' or "
+                             f"null, got {self.mergeMode!r}"
+                             f"{suggestion(str(self.mergeMode), MERGE_MODES[:-1])}")
         if self.args["weights"] is not None:
             raise NotImplementedError(f"{owner}: weights support is not implemented for "
                                       "Bidirectional layer yet.")
