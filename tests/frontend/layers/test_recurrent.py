@@ -130,6 +130,19 @@ def test_masked_steps_carry_the_state(kind, go_backwards):
         close(g, s)
 
 
+def test_eager_apply_with_a_mask_argument():
+    """A mask passed to apply() on concrete tensors is an input of the compiled call: a
+    second mask of the same shape gives its own result."""
+    x = data(2, 4, 3, seed=21)
+    layer = L.simpleRNN({"units": 2})
+    masks = [np.array([[1, 1, 0, 0], [1, 1, 1, 1]], bool),
+             np.array([[1, 0, 0, 0], [1, 1, 1, 0]], bool)]
+    for mask in masks:
+        got = layer.apply(tf.tensor(x), {"mask": tf.tensor(mask)})
+        cell = reference_cell("simpleRNN", layer, {})
+        close(got, ref.run(cell, x, mask=mask)[0])
+
+
 def test_mask_from_embedding_flows_through_bidirectional_and_stacked_layers():
     tokens = np.array([[3, 1, 4, 0, 0], [2, 7, 0, 0, 0]], np.int32)
     model = tf.sequential({"layers": [
