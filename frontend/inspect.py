@@ -48,7 +48,7 @@ def _plan(graph, target, threads):
     optimized = stages(graph, evaluate_constants)[-1][1]
     plan = fuse(optimized)
     scratch = partial(codegen.scratch_bytes, target=target, threads=threads)
-    plan_bodies(plan, scratch, evaluate=evaluate_constants)
+    plan_bodies(plan, scratch, evaluate=evaluate_constants, threads=threads)
     return plan_memory(plan, scratch)
 
 

@@ -34,6 +34,8 @@ class Kernel:
     extra_roots: list[Value] = field(default_factory=list)  # more values written (loop results,
                                                             # merged pointwise siblings)
     subplan: "Plan | None" = None  # loop only: the planned body
+    row_tasks: int = 1             # loop only: tasks, each running the loop on its rows
+    row_invariants: frozenset = frozenset()   # loop only: invariants split by rows too
 
     @property
     def writes(self) -> list[Value]:

@@ -18,6 +18,8 @@ from kiln.ir.verify import verify
 from kiln.passes.cleanup import cse, dce
 from kiln.passes.fold import fold
 from kiln.passes.fusion import fuse
+from kiln.passes import loop_rows
+from kiln.passes.loop_rows import MIN_ROWS, loop_macs, split_rows
 from kiln.passes.loops import merge_loops, unroll_loops
 from kiln.passes.memory import plan_memory
 from kiln.passes.simplify import simplify
@@ -56,22 +58,44 @@ def stages(graph: Graph, evaluate=None) -> list[tuple[str, Graph]]:
 
 
 def compile_plan(graph: Graph, scratch_bytes: Callable = lambda kernel: 0,
-                 optimize: bool = True, check: bool = False, evaluate=None) -> Plan:
+                 optimize: bool = True, check: bool = False, evaluate=None,
+                 threads: int = 1) -> Plan:
     if check:
         verify(graph)
     if optimize:
         graph = optimize_graph(graph, check, evaluate)
     plan = fuse(graph, enabled=optimize)
-    plan_bodies(plan, scratch_bytes, optimize, check, evaluate)
+    plan_bodies(plan, scratch_bytes, optimize, check, evaluate, threads)
     return plan_memory(plan, scratch_bytes)
 
 
 def plan_bodies(plan: Plan, scratch_bytes: Callable = lambda kernel: 0, optimize: bool = True,
-                check: bool = False, evaluate=None) -> Plan:
+                check: bool = False, evaluate=None, threads: int = 1) -> Plan:
     """Plan the body of every loop kernel with the same pipeline (its `subplan`); the body's
-    arena becomes part of the loop kernel's scratch, so do this before plan_memory."""
+    arena becomes part of the loop kernel's scratch, so do this before plan_memory. With
+    several threads, a loop whose rows are independent (passes.loop_rows) runs as one task
+    per thread over its share of the rows: its subplan is then the body for that share."""
     for kernel in plan.kernels:
-        if kernel.kind == "loop":
-            body = kernel.anchor.attrs["body"].graph
-            kernel.subplan = compile_plan(body, scratch_bytes, optimize, check, evaluate)
+        if kernel.kind != "loop":
+            continue
+        node = kernel.anchor
+        body = node.attrs["body"].graph
+        kernel.row_tasks, kernel.row_invariants = 1, frozenset()
+        split = _row_split(node, body, threads) if optimize else None
+        if split is not None:
+            body, kernel.row_invariants = split
+            kernel.row_tasks = threads
+        kernel.subplan = compile_plan(body, scratch_bytes, optimize, check, evaluate)
     return plan
+
+
+def _row_split(node, body, threads):
+    nc, ns = node.attrs["carries"], node.attrs["sequences"]
+    rows_of = [v.shape[0] if v.shape else None for v in body.inputs[:nc + ns]]
+    if threads <= 1 or not rows_of or rows_of[0] is None:
+        return None
+    batch = rows_of[0]
+    if batch % threads or batch // threads < MIN_ROWS or \
+            loop_macs(body, node.attrs["steps"]) < loop_rows.MIN_MACS:
+        return None
+    return split_rows(body, nc, ns, batch, batch // threads)

@@ -17,6 +17,7 @@ TEMPLATES = {
 PARALLEL = {
     "matmul": matmul.parallel_split,
     "pointwise": pointwise.parallel_split,
+    "loop": loop.parallel_split,
 }
 
 SCRATCH = {

@@ -11,12 +11,16 @@ with a pointer array it rewrites each step:
              per-step  = stacked result + t * step bytes
     arena    the body's arena
 
-with t = i, or steps-1-i for a reverse loop. Carries live in two ping-pong buffers in the
+with t = i, or steps-1-i for a reverse loop. A row-split loop (passes.loop_rows) runs as one
+task per thread, each over its block of batch rows with its own scratch: every batched buffer
+pointer is moved to the task's first row and the subplan is the body for that many rows. Carries live in two ping-pong buffers in the
 kernel's scratch (so a step never reads what it is writing), followed by the body's arena;
 the memory planner reserves that scratch like any kernel's. No carry is ever copied: the
 first step reads the initial values in place and the last writes the results in place.
 """
 from __future__ import annotations
+
+import dataclasses
 
 import llvmlite.ir as ir
 
@@ -31,18 +35,28 @@ def _aligned(n: int) -> int:
 
 
 def _carry_offsets(kernel):
-    """Byte offset of each carry within one ping-pong half, and the half's size."""
-    carries, _, _ = loop_parts(kernel.anchor)
+    """Byte offset of each carry within one ping-pong half, and the half's size (for the
+    rows one task runs: the subplan's carries)."""
+    nc = kernel.anchor.attrs["carries"]
     offsets, size = [], 0
-    for v in carries:
+    for v in kernel.subplan.graph.inputs[:nc]:
         offsets.append(size)
         size += _aligned(v.type.nbytes)
     return offsets, size
 
 
 def scratch_bytes(kernel, target) -> int:
+    """Per task (codegen.scratch_bytes reserves one share per task of a split kernel)."""
     _, half = _carry_offsets(kernel)
     return 2 * half + kernel.subplan.arena_bytes
+
+
+def parallel_split(kernel, target):
+    """A row-split loop (see passes.loop_rows): one task per block of batch rows."""
+    if kernel.row_tasks <= 1:
+        return None
+    batch = kernel.anchor.inputs[0].shape[0]
+    return batch, batch // kernel.row_tasks
 
 
 def emit(ctx, kernel, body, out_ptr, scratch):
@@ -52,19 +66,35 @@ def emit(ctx, kernel, body, out_ptr, scratch):
     attrs = node.attrs
     steps, reverse = attrs["steps"], attrs["reverse"]
     carries, sequences, invariants = loop_parts(node)
-    nc = len(carries)
+    nc, ns = len(carries), len(sequences)
     results = kernel.writes
     finals, stacked = results[:nc], results[nc:]
     b = body.b
-    pointer_of = body.buffers.get
-    pointer = {v: out_ptr if v is kernel.root else pointer_of(v) for v in results}
+    result_ptr = [out_ptr] + [body.buffers[v] for v in results[1:]]
+    operand_ptr = [body.buffers[v] for v in node.inputs]
 
     if steps == 0:
-        for init, final in zip(carries, finals):
-            _memcpy(ctx, b, pointer[final], pointer_of(init), init.type.nbytes)
+        for k in range(nc):
+            _memcpy(ctx, b, result_ptr[k], operand_ptr[k], carries[k].type.nbytes)
         return
 
-    entry = lower_nested(ctx, kernel.subplan, f"{kernel.name}.")
+    split = body.split is not None
+    first_row = body.split[0] if split else i64(0)
+    if split:
+        # this task's rows: carries, final carries and row-data invariants start
+        # `first_row` rows in (sequences and stacked outputs: see _step_pointer)
+        batch = carries[0].shape[0]
+
+        def rows_in(ptr, value):
+            return b.gep(ptr, [b.mul(first_row, i64(value.type.nbytes // batch))],
+                         source_etype=I8)
+        for k in range(nc):
+            operand_ptr[k] = rows_in(operand_ptr[k], carries[k])
+            result_ptr[k] = rows_in(result_ptr[k], finals[k])
+        for k in kernel.row_invariants:
+            operand_ptr[nc + ns + k] = rows_in(operand_ptr[nc + ns + k], invariants[k])
+    inner_ctx = dataclasses.replace(ctx, threads=1) if split else ctx   # tasks don't nest
+    entry = lower_nested(inner_ctx, kernel.subplan, f"{kernel.name}.")
     offsets, half = _carry_offsets(kernel)
     null = ir.Constant(PTR, None)
     arena = b.gep(scratch, [i64(2 * half)], source_etype=I8) if scratch is not None else null
@@ -76,11 +106,9 @@ def emit(ctx, kernel, body, out_ptr, scratch):
         b.store(value, b.gep(slots, [i64(k)], source_etype=PTR))
 
     # body buffers: inputs [carries, slices, invariants], outputs [carries, per-step], arena
-    first_invariant = nc + len(sequences)
     first_output = len(node.inputs)
-    first_step_output = first_output + nc
-    for k, v in enumerate(invariants):
-        put(first_invariant + k, pointer_of(v))
+    for k in range(nc + ns, len(node.inputs)):
+        put(k, operand_ptr[k])
     put(n_slots - 1, arena)
 
     with counted_loop(b, steps, name=f"{kernel.name}.step") as i:
@@ -88,21 +116,29 @@ def emit(ctx, kernel, body, out_ptr, scratch):
         is_first = b.icmp_signed("==", i, i64(0))
         is_last = b.icmp_signed("==", i, i64(steps - 1))
         odd = b.trunc(b.and_(i, i64(1)), I1)
-        for k, (init, final) in enumerate(zip(carries, finals)):
+        for k in range(nc):
             even_buf = b.gep(scratch, [i64(offsets[k])], source_etype=I8)
             odd_buf = b.gep(scratch, [i64(half + offsets[k])], source_etype=I8)
             previous = b.select(odd, even_buf, odd_buf)
             current = b.select(odd, odd_buf, even_buf)
-            put(k, b.select(is_first, pointer_of(init), previous))
-            put(first_output + k, b.select(is_last, pointer[final], current))
+            put(k, b.select(is_first, operand_ptr[k], previous))
+            put(first_output + k, b.select(is_last, result_ptr[k], current))
         for k, seq in enumerate(sequences):
-            step_bytes = seq.type.nbytes // max(steps, 1)
-            put(nc + k, b.gep(pointer_of(seq), [b.mul(t, i64(step_bytes))], source_etype=I8))
+            put(nc + k, _step_pointer(b, operand_ptr[nc + k], seq, t, steps, first_row, split))
         for k, out in enumerate(stacked):
-            step_bytes = out.type.nbytes // max(steps, 1)
-            put(first_step_output + k,
-                b.gep(pointer[out], [b.mul(t, i64(step_bytes))], source_etype=I8))
+            put(first_output + nc + k,
+                _step_pointer(b, result_ptr[nc + k], out, t, steps, first_row, split))
         b.call(entry, [slots, null, ir.Constant(I32, 1)])
+
+
+def _step_pointer(b, base, value, t, steps, first_row, split):
+    """Step t of a time-major [steps, batch, ...] buffer (this task's rows when split)."""
+    step_bytes = value.type.nbytes // steps
+    offset = b.mul(t, i64(step_bytes))
+    if split:
+        row_bytes = step_bytes // value.shape[1]
+        offset = b.add(offset, b.mul(first_row, i64(row_bytes)))
+    return b.gep(base, [offset], source_etype=I8)
 
 
 def _memcpy(ctx, b, dst, src, nbytes: int):
