@@ -30,7 +30,7 @@ def optimized_module(text: str, target: Target):
     pto = llvm.create_pipeline_tuning_options(speed_level=3)
     pto.loop_vectorization = True
     pto.slp_vectorization = True
-    pto.loop_unrolling = True
+    pto.loop_unrolling = False   # kernels unroll by hand where it pays; LLVM unrolling only adds size
     pb = llvm.create_pass_builder(target.machine, pto)
     pb.getModulePassManager().run(mod, pb)
     return mod

@@ -99,9 +99,33 @@ def element_ptr(b: ir.IRBuilder, base, dtype: DType, offset):
     return b.gep(base, [i64(offset)], source_etype=storage_type(dtype), inbounds=True)
 
 
+class LoopID(ir.values.MDValue):
+    """A distinct, self-referential `llvm.loop` metadata node (llvmlite has no such node)."""
+
+    def __init__(self, module: ir.Module, properties):
+        super().__init__(module, [], name=str(len(module.metadata)))
+        self.operands = (self,) + tuple(properties)
+
+    def descr(self, buf):
+        buf += ("distinct !{{ {0} }}".format(", ".join(op.get_reference() for op in self.operands)),
+                "\n")
+
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
+
+def disable_unrolling(b: ir.IRBuilder, latch) -> None:
+    """Ask LLVM not to unroll the loop closed by branch `latch`."""
+    module = b.function.module
+    prop = module.add_metadata([ir.MetaDataString(module, "llvm.loop.unroll.disable")])
+    latch.set_metadata("llvm.loop", LoopID(module, [prop]))
+
+
 @contextlib.contextmanager
-def counted_loop(b: ir.IRBuilder, stop, start=0, step=1, name="i"):
-    """`for (i = start; i < stop; i += step)`; yields i. The builder ends after the loop."""
+def counted_loop(b: ir.IRBuilder, stop, start=0, step=1, name="i", unroll=True):
+    """`for (i = start; i < stop; i += step)`; yields i. The builder ends after the loop.
+    unroll=False keeps LLVM from unrolling it (outer loops: unrolling them only grows code)."""
     if isinstance(stop, int) and isinstance(start, int) and stop <= start:
         # Zero-trip loop: emit the body into an unreachable block so callers stay simple.
         dead = b.append_basic_block(f"{name}.dead")
@@ -125,15 +149,19 @@ def counted_loop(b: ir.IRBuilder, stop, start=0, step=1, name="i"):
     yield iv
     nxt = b.add(iv, i64(step), name=f"{name}.next", flags=["nsw"])
     iv.add_incoming(nxt, b.block)
-    b.branch(header)
+    latch = b.branch(header)
+    if not unroll:
+        disable_unrolling(b, latch)
     b.position_at_end(after)
 
 
 @contextlib.contextmanager
 def loop_nest(b: ir.IRBuilder, dims, name="i"):
-    """Nested counted loops over `dims` (outermost first); yields the list of indices."""
+    """Nested counted loops over `dims` (outermost first); yields the list of indices. Only
+    the innermost loop may be unrolled (and vectorized) by LLVM."""
+    last = len(dims) - 1
     with contextlib.ExitStack() as stack:
-        yield [stack.enter_context(counted_loop(b, d, name=f"{name}{k}"))
+        yield [stack.enter_context(counted_loop(b, d, name=f"{name}{k}", unroll=k == last))
                for k, d in enumerate(dims)]
 
 

@@ -134,13 +134,14 @@ class MathLib:
         small = b.fcmp_ordered("<", self.call_intrinsic(b, "fabs", x), f32(0.5))
         taylor = b.fadd(x, b.fmul(b.fmul(x, x), self.horner(b, x, EXPM1_TAYLOR)))
         big = b.fsub(self.call(b, "exp", x), f32(1.0))
-        return b.select(small, taylor, big)
+        result = b.select(small, taylor, big)
+        return b.select(b.fcmp_ordered("==", x, f32(0.0)), x, result)     # keeps -0.0
 
     def _emit_log1p(self, b, x):
         # log1p(x) = log(u) * x / (u - 1) with u = 1 + x corrects u's rounding error.
         u = b.fadd(f32(1.0), x)
         um1 = b.fsub(u, f32(1.0))
-        corrected = b.fdiv(b.fmul(self.call(b, "log", u), x), um1)
+        corrected = b.fmul(self.call(b, "log", u), b.fdiv(x, um1))   # (x/um1 ~ 1: no overflow)
         exact = b.fcmp_ordered("==", um1, f32(0.0))
         r = b.select(exact, x, corrected)
         return b.select(b.fcmp_ordered("==", x, f32(math.inf)), x, r)
@@ -153,7 +154,11 @@ class MathLib:
         return self.call_intrinsic(b, "copysign", t, x)
 
     def _emit_sigmoid(self, b, x):
-        return b.fdiv(f32(1.0), b.fadd(f32(1.0), self.call(b, "exp", b.fneg(x))))
+        # e = exp(-|x|) never overflows: 1 / (1 + e) for x >= 0, e / (1 + e) for x < 0 (down
+        # to the subnormal results of x < -87.3, where exp(-x) would overflow to inf).
+        e = self.call(b, "exp", b.fneg(self.call_intrinsic(b, "fabs", x)))
+        numerator = b.select(b.fcmp_ordered("<", x, f32(0.0)), e, f32(1.0))
+        return b.fdiv(numerator, b.fadd(f32(1.0), e))
 
     def _emit_softplus(self, b, x):
         # max(x, 0) + log1p(exp(-|x|)); NaN propagates through the select's else-branch.

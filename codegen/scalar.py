@@ -221,6 +221,29 @@ def _squared_difference(ctx, a, node):
     return ctx.b.fmul(d, d) if _is_float(node) else ctx.b.mul(d, d)
 
 
+def _int_pow(b, x, y):
+    """x ** y in int32 arithmetic (wrapping like numpy), by square-and-multiply over the 31
+    bits of a non-negative y, branch-free so it vectorizes. A negative y gives the value
+    truncated toward zero (TF.js stores Math.pow in an Int32Array): 1, +-1 for x = -1, else 0."""
+    zero, one = ir.Constant(I32, 0), ir.Constant(I32, 1)
+    result, base = one, x
+    for bit in range(31):
+        set_ = b.icmp_signed("!=", b.and_(b.ashr(y, ir.Constant(I32, bit)), one), zero)
+        result = b.select(set_, b.mul(result, base), result)
+        base = b.mul(base, base)
+    odd = b.icmp_signed("!=", b.and_(y, one), zero)
+    minus_one = b.select(odd, ir.Constant(I32, -1), one)
+    negative = b.select(b.icmp_signed("==", x, one), one,
+                        b.select(b.icmp_signed("==", x, ir.Constant(I32, -1)), minus_one, zero))
+    return b.select(b.icmp_signed("<", y, zero), negative, result)
+
+
+def _pow(ctx, a, node):
+    if _is_float(node):
+        return ctx.math.libm(ctx.b, "pow", *a)
+    return _int_pow(ctx.b, a[0], a[1])
+
+
 def _floor_div(ctx, a, node):
     b = ctx.b
     if _is_float(node):
@@ -278,7 +301,7 @@ SCALAR = {
     "div": lambda ctx, a, node: ctx.b.fdiv(a[0], a[1]),
     "floorDiv": _floor_div,
     "mod": lambda ctx, a, node: _float_mod(ctx, a, node) if _is_float(node) else _int_mod(ctx.b, *a),
-    "pow": _libm("pow"),
+    "pow": _pow,
     "maximum": _maximum,
     "minimum": _minimum,
     "squaredDifference": _squared_difference,

@@ -60,7 +60,7 @@ ACTIVATIONS = {
     "logSoftmax": lambda x: nn.logSoftmax(x, -1),
 }
 # Keras writes 'gelu_new' and TF.js camel-cases values on load to 'geluNew'; accept both.
-ALIASES = {"geluNew": "gelu_new", "hard_sigmoid": "hardSigmoid", "log_softmax": "logSoftmax",
+ALIASES = {"geluNew": "gelu_new", "silu": "swish", "hard_sigmoid": "hardSigmoid", "log_softmax": "logSoftmax",
            "None": "linear"}
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from kiln.frontend import constraints, gradients, initializers, regularizers, serialization
+from kiln.frontend import constraints, gradients, initializers, io, regularizers, serialization
 from kiln.frontend.inspect import inspect
 from kiln.frontend.data import PUBLIC as DATA
 from kiln.frontend.engine import op_layer  # noqa: F401  (enables tf.* ops on SymbolicTensors)
@@ -34,6 +34,18 @@ train = SimpleNamespace(**optimizers.FACTORIES, Optimizer=optimizers.Optimizer)
 losses_ns = SimpleNamespace(**losses.TF_LOSSES)
 metrics_ns = SimpleNamespace(**metrics.TF_METRICS)
 callbacks_ns = SimpleNamespace(earlyStopping=callbacks.earlyStopping)
+models_ns = SimpleNamespace(modelFromJSON=io.modelFromJSON)
+io_ns = SimpleNamespace(
+    fromMemory=io.fromMemory, fromMemorySync=io.fromMemorySync,
+    withSaveHandler=io.withSaveHandler, withSaveHandlerSync=io.withSaveHandlerSync,
+    fileSystem=io.FileSystemHandler, http=io.HTTPHandler, browserHTTPRequest=io.HTTPHandler,
+    encodeWeights=io.encodeWeights, decodeWeights=io.decodeWeights,
+    getLoadHandlers=io.getLoadHandlers, getSaveHandlers=io.getSaveHandlers,
+    registerLoadRouter=io.registerLoadRouter, registerSaveRouter=io.registerSaveRouter,
+    ModelFormatError=io.ModelFormatError, UnsupportedModelError=io.UnsupportedModelError,
+    WeightsError=io.WeightsError, UnsafePathError=io.UnsafePathError,
+    ModelFileNotFoundError=io.ModelFileNotFoundError, ModelIOError=io.ModelIOError,
+    MissingDependencyError=io.MissingDependencyError)
 
 NAMESPACE = {
     **OPS,
@@ -57,6 +69,9 @@ NAMESPACE = {
     "valueAndGrad": gradients.valueAndGrad,
     "valueAndGrads": gradients.valueAndGrads,
     "variableGrads": gradients.variableGrads,
+    "models": models_ns,
+    "io": io_ns,
+    "loadLayersModel": io.loadLayersModel,
     "sequential": sequential,
     "model": model,
     "input": input,

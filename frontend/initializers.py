@@ -172,8 +172,16 @@ def _preset(class_name, scale, mode, distribution):
         ARGS = {"seed": None}
 
         def __init__(self, config=None, **kwargs):
-            seed = parse_args(class_name, {"seed": None}, config, kwargs)["seed"]
-            self.args = {"scale": scale, "mode": mode, "distribution": distribution, "seed": seed}
+            # Its own getConfig() (the full VarianceScaling config) is accepted back, as
+            # TF.js's fromConfig accepts it; other values of the fixed options are not.
+            fixed = {"scale": scale, "mode": mode, "distribution": distribution}
+            args = parse_args(class_name, {"seed": None, **{k: None for k in fixed}}, config,
+                              kwargs)
+            for key, value in fixed.items():
+                if args[key] is not None and args[key] != value:
+                    raise ValueError(f"{class_name}: {key} is fixed to {value!r}, got "
+                                     f"{args[key]!r} (use varianceScaling for other values)")
+            self.args = {**fixed, "seed": args["seed"]}
 
         def getClassName(self):
             return "VarianceScaling"     # as TF.js writes it

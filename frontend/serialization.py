@@ -6,7 +6,12 @@ register the same way: `tf.serialization.registerClass(MyLayer)`.
 """
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 _REGISTRY: dict[str, type] = {}
+# customObjects given to a deserialize() call, visible to the nested deserializations that a
+# layer's constructor makes (initializers, wrapped layers, ...).
+_CUSTOM_OBJECTS: ContextVar[dict | None] = ContextVar("custom_objects", default=None)
 
 
 def registerClass(cls, pkg: str | None = None, name: str | None = None):
@@ -21,6 +26,7 @@ def registerClass(cls, pkg: str | None = None, name: str | None = None):
 
 
 def get_class(name: str, kind: str = "layer", custom_objects: dict | None = None):
+    custom_objects = custom_objects or _CUSTOM_OBJECTS.get()
     if custom_objects and name in custom_objects:
         return custom_objects[name]
     try:
@@ -52,8 +58,15 @@ def deserialize(value, kind: str = "object", custom_objects: dict | None = None)
     if not isinstance(value, dict) or "className" not in value:
         raise ValueError(f"cannot deserialize {kind} from {value!r}: expected "
                          "{'className': ..., 'config': ...}")
-    cls = get_class(value["className"], kind, custom_objects)
-    return cls.fromConfig(cls, dict(value.get("config") or {}))
+    token = _CUSTOM_OBJECTS.set(custom_objects) if custom_objects else None
+    try:
+        cls = get_class(value["className"], kind)
+        config = value.get("config")
+        return cls.fromConfig(cls, list(config) if isinstance(config, list)
+                              else dict(config or {}))
+    finally:
+        if token is not None:
+            _CUSTOM_OBJECTS.reset(token)
 
 
 class Serializable:

@@ -17,17 +17,17 @@ from kiln.ir.registry import get_op
 
 def verify(graph: Graph) -> Graph:
     """Return the graph unchanged, or raise VerifyError naming the first broken node."""
-    names = value_names(graph)
+    names = _Names(value_names(graph))
     defined = set()
     for node in graph.nodes:
-        where = format_node(node, names) if all(v in names for v in node.inputs) else node.op
+        where = format_node(node, names)
         for i, v in enumerate(node.inputs):
             if v not in defined:
                 if v.node in set(graph.nodes):
                     raise VerifyError(f"operand {i} of `{where}` is used before it is defined; "
                                       "the node list must be in topological order "
                                       "(a cycle makes that impossible)")
-                raise VerifyError(f"operand {i} of `{node.op}` is dangling: it is produced by a "
+                raise VerifyError(f"operand {i} of `{where}` is dangling: it is produced by a "
                                   "node that is not in the graph (rebuild the graph through one "
                                   "Builder)")
         try:
@@ -60,6 +60,13 @@ def verify(graph: Graph) -> Graph:
             raise VerifyError(f"update of param {p.node.attrs['name']!r} has type {v.type}, "
                               f"expected {p.type}")
     return graph
+
+
+class _Names(dict):
+    """Value names for messages; a value of no node in the graph prints as '?'."""
+
+    def __missing__(self, value):
+        return "?"
 
 
 def has_cycle(graph: Graph) -> bool:

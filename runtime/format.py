@@ -110,9 +110,10 @@ def _sub(values, shape, dtype, pad, is_last):
             continue
         lines += _sub(values[r * stride:(r + 1) * stride], shape[1:], dtype, pad, r == size - 1)
     sep = "," if len(shape) == 2 else ""
-    if not lines:
-        return ["[]"]
-    lines[0] = "[" + lines[0] + sep
+    if lines:
+        lines[0] = "[" + lines[0] + sep
+    else:
+        lines = ["["]          # an empty axis: closed below like any last line, as TF.js
     for i in range(1, len(lines) - 1):
         lines[i] = " " + lines[i] + sep
     newline_sep = ",\n" + "\n" * (len(shape) - 2)

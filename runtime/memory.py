@@ -29,7 +29,7 @@ def track(tensor, nbytes: int) -> None:
         _count += 1
         _bytes += nbytes
     scopes = _scopes()
-    if scopes:
+    if scopes and tensor.scoped:
         scopes[-1].append(tensor)
 
 
@@ -58,9 +58,16 @@ def tidy(name_or_fn, fn=None):
     try:
         result = fn()
         if inspect.isawaitable(result):
+            if inspect.iscoroutine(result):
+                result.close()
             raise TypeError("tidy: the function must not be async (it returned an awaitable)")
-    finally:
-        created = scopes.pop()
+    except BaseException:
+        # as TF.js's engine, a throwing function still ends its scope
+        for t in scopes.pop():
+            if not getattr(t, "_kept", False):
+                t.dispose()
+        raise
+    created = scopes.pop()
     keep_ids = {id(t) for t in _tensors_in(result)}
     for t in created:
         if id(t) in keep_ids or getattr(t, "_kept", False):

@@ -26,6 +26,7 @@ class DisposedError(ValueError):
 
 class Tensor:
     __slots__ = ("_data", "_shape", "_dtype", "id", "_kept", "_nbytes", "__weakref__")
+    scoped = True           # disposed by the tf.tidy it was created in (unless returned or kept)
 
     def __init__(self, data: np.ndarray, dtype=None):
         """Wrap `data` (taken over: callers pass a fresh, C-contiguous array)."""
@@ -167,6 +168,7 @@ class Variable(Tensor):
 
     __slots__ = ("name", "trainable")
     _names = itertools.count()
+    scoped = False          # as TF.js: tidy never disposes variables
 
     def __init__(self, data: np.ndarray, trainable: bool = True, name: str | None = None,
                  dtype=None):

@@ -126,8 +126,10 @@ def micro_kernel(module: ir.Module, blk: Blocking) -> ir.Function:
     kc, a, rsa, csa, bp, ldb, c, ldc, rows, cols, accumulate = fn.args
     for p in (a, bp, c):
         p.add_attribute("noalias")
-    fma = module.globals.get(f"llvm.fma.v{blk.lanes}f32") or ir.Function(
-        module, ir.FunctionType(vec, [vec, vec, vec]), f"llvm.fma.v{blk.lanes}f32")
+    # fmuladd: one fused instruction where the target has FMA, a multiply and an add where it
+    # has not (llvm.fma would call libm's fmaf per lane there)
+    fma = module.globals.get(f"llvm.fmuladd.v{blk.lanes}f32") or ir.Function(
+        module, ir.FunctionType(vec, [vec, vec, vec]), f"llvm.fmuladd.v{blk.lanes}f32")
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     zero = ir.Constant(vec, [0.0] * blk.lanes)
     accs = [[entry_alloca(b, vec, f"c{i}_{j}") for j in range(blk.nrv)] for i in range(blk.mr)]
@@ -135,7 +137,7 @@ def micro_kernel(module: ir.Module, blk: Blocking) -> ir.Function:
         for slot in row:
             b.store(zero, slot)
     splat_mask = ir.Constant(ir.VectorType(ir.IntType(32), blk.lanes), [0] * blk.lanes)
-    with counted_loop(b, kc, name="k") as k:
+    with counted_loop(b, kc, name="k", unroll=False) as k:    # unrolled by hand across MR x NRV
         brow = b.mul(k, ldb)
         bvecs = [b.load(b.gep(bp, [b.add(brow, i64(j * blk.lanes))], source_etype=F32),
                         typ=vec, align=4) for j in range(blk.nrv)]

@@ -97,6 +97,8 @@ def emit(ctx, kernel, body, out_ptr, scratch):
     kept_dims = [d for k, d in enumerate(x_shape) if k not in axes]
     red_dims = [d for k, d in enumerate(x_shape) if k in axes]
     out_shape = body.shape_of(anchor.outputs[0])
+    if any(isinstance(d, int) and d == 0 for d in kept_dims):
+        return      # an empty result: nothing to write (and no scratch was reserved)
     if anchor.op in ("argMax", "argMin"):
         _emit_arg(body, kernel, out_ptr, x, x_shape, axes, kept_dims, red_dims, out_shape)
     elif _inner_order(kernel):

@@ -390,6 +390,37 @@ class LayersModel(Layer):
                         return t
         raise ValueError(f"execute: model {self.name!r} has no tensor named {name!r}")
 
+    # ---- configuration and files ---------------------------------------------------------
+    def getConfig(self) -> dict:
+        from kiln.frontend.engine.container_config import functional_config
+        return functional_config(self)
+
+    @staticmethod
+    def fromConfig(cls, config: dict):
+        from kiln.frontend.engine.container_config import functional_from_config
+        return functional_from_config(cls, config)
+
+    def toJSON(self, unused=None, returnString: bool = True):
+        """The model's topology in model.json's snake_case form: a JSON string (TF.js's
+        JSON.stringify output) or, with returnString False, the dict."""
+        from kiln.frontend.io.model_json import model_to_json
+        return model_to_json(self, returnString)
+
+    async def save(self, handlerOrURL, config=None, **kwargs):
+        """Save topology and weights: 'file://dir' or a folder path, an http(s) URL, or an
+        IO handler with save(artifacts). Options: trainableOnly, includeOptimizer.
+        Resolves to a SaveResult {'modelArtifactsInfo': {...}}."""
+        from kiln.frontend.io.save import save_model
+        return await save_model(self, handlerOrURL, config, **kwargs)
+
+    def setUserDefinedMetadata(self, userDefinedMetadata) -> None:
+        from kiln.frontend.io.model_json import check_user_defined_metadata
+        check_user_defined_metadata(userDefinedMetadata, self.name)
+        self.userDefinedMetadata = userDefinedMetadata
+
+    def getUserDefinedMetadata(self):
+        return getattr(self, "userDefinedMetadata", None)
+
     # ---- training (kiln.frontend.training.trainer) ------------------------------------
     def compile(self, config=None, **kwargs) -> None:
         """compile({'optimizer', 'loss', 'metrics'})."""

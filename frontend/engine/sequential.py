@@ -39,6 +39,9 @@ class Sequential(LayersModel):
                 raise ValueError("Sequential.add: an InputLayer can only be the first layer")
             self.inputs = self.outputs = [layer.inboundNodes[0].outputTensors[0]]
             self._input_layer = layer
+            # As in TF.js, an explicitly added InputLayer is one of the model's layers, so
+            # getConfig() writes it (the next layer's config has no input shape of its own).
+            self._stack.append(layer)
             self._rebuild()
             return
         if not self.outputs:
@@ -79,6 +82,11 @@ class Sequential(LayersModel):
 
     def _rebuild(self) -> None:
         self._init_graph(self.inputs, self.outputs)
+
+    @staticmethod
+    def fromConfig(cls, config):
+        from kiln.frontend.engine.container_config import sequential_from_config
+        return sequential_from_config(cls, config)
 
     def getConfig(self) -> dict:
         return {"name": self.name, "layers": [

@@ -8,7 +8,9 @@ from __future__ import annotations
 from kiln.frontend.engine.input_layer import InputLayer, input
 from kiln.frontend.engine.layer import Layer
 from kiln.frontend.layers import advanced_activations as adv
-from kiln.frontend.layers import core, embeddings, recurrent, rnn_cells, wrappers
+from kiln.frontend.layers import core, embeddings
+from kiln.frontend.layers import attention, merge, noise, normalization, preprocessing
+from kiln.frontend.layers import recurrent, rnn_cells, wrappers
 
 CLASSES = {
     "inputLayer": InputLayer,
@@ -28,6 +30,24 @@ CLASSES = {
     "elu": adv.ELU,
     "thresholdedReLU": adv.ThresholdedReLU,
     "softmax": adv.Softmax,
+    # normalization, merge, noise, preprocessing, attention
+    "batchNormalization": normalization.BatchNormalization,
+    "layerNormalization": normalization.LayerNormalization,
+    "add": merge.Add,
+    "average": merge.Average,
+    "concatenate": merge.Concatenate,
+    "dot": merge.Dot,
+    "maximum": merge.Maximum,
+    "minimum": merge.Minimum,
+    "multiply": merge.Multiply,
+    "gaussianNoise": noise.GaussianNoise,
+    "gaussianDropout": noise.GaussianDropout,
+    "alphaDropout": noise.AlphaDropout,
+    "rescaling": preprocessing.Rescaling,
+    "centerCrop": preprocessing.CenterCrop,
+    "categoryEncoding": preprocessing.CategoryEncoding,
+    "multiHeadAttention": attention.MultiHeadAttention,
+    # recurrent
     "rnn": recurrent.RNN,
     "simpleRNN": recurrent.SimpleRNN,
     "gru": recurrent.GRU,
@@ -45,6 +65,8 @@ ALIASES: dict[str, str] = {}
 
 def _factory(name, cls):
     def make(config=None, **kwargs):
+        if isinstance(config, (list, tuple)) and getattr(cls, "FACTORY_APPLIES_TO_INPUTS", False):
+            return cls(**kwargs).apply(list(config))     # tf.layers.add([a, b]), as TF.js
         return cls(config, **kwargs)
     make.__name__ = name
     make.__doc__ = f"tf.layers.{name}(config): a new {cls.className} layer."

@@ -1,7 +1,6 @@
 """The tf.* tensor ops. `PUBLIC` maps each public name to its function."""
 from kiln.frontend.ops import convert, creation, linalg, math, methods, nn, random, reduction, shape
-
-methods.install()
+from kiln.frontend.ops.errors import public
 
 _EXPORTS = {
     convert: ["tensor", "scalar", "tensor1d", "tensor2d", "tensor3d", "tensor4d", "tensor5d",
@@ -15,5 +14,13 @@ _EXPORTS = {
     shape: methods.METHOD_SOURCES[shape] + ["concat", "stack"],
     nn: ["softmax", "logSoftmax"],
 }
+
+# Every public op reports errors under its own name; the module attribute is replaced, so
+# ops calling each other by module-global name and the Tensor methods get the wrapper too.
+for _module, _names in _EXPORTS.items():
+    for _name in _names:
+        setattr(_module, _name, public(_name, getattr(_module, _name)))
+
+methods.install()
 
 PUBLIC = {name: getattr(module, name) for module, names in _EXPORTS.items() for name in names}

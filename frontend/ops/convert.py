@@ -12,7 +12,7 @@ import numpy as np
 
 from kiln.frontend.trace import TracedTensor
 from kiln.ir.dtypes import as_dtype
-from kiln.runtime.tensor import Tensor
+from kiln.runtime.tensor import DisposedError, Tensor
 
 TensorLike = (Tensor, TracedTensor)
 
@@ -45,6 +45,13 @@ def _check_regular(values, shape, depth, op):
         _check_regular(v, shape, depth + 1, op)
 
 
+def _holds_arrays(values) -> bool:
+    """True if the innermost first element of nested lists is a numpy array."""
+    while isinstance(values, (list, tuple)) and values:
+        values = values[0]
+    return isinstance(values, np.ndarray)
+
+
 def _flat_python(values):
     if isinstance(values, (list, tuple)):
         for v in values:
@@ -64,6 +71,14 @@ def to_array(values, dtype=None, op: str = "tensor") -> np.ndarray:
         arr = np.asarray(values)
         dt = as_dtype(dtype) if dtype is not None else as_dtype(arr.dtype)
         return np.array(arr, dtype=dt.np, order="C", copy=True)
+    if isinstance(values, (list, tuple)) and _holds_arrays(values):
+        # a list of numpy arrays (as TF.js takes a list of typed arrays): numpy nests them
+        try:
+            arr = np.array(values)
+        except ValueError:
+            raise ValueError(f"{op}: nested values are ragged (arrays of different shapes)") \
+                from None
+        return to_array(arr, dtype, op)
     if isinstance(values, str) or any(isinstance(v, str) for v in _flat_python(values)):
         raise TypeError(f"{op}: string tensors are not supported; kiln supports float32, int32 "
                         "and bool")
@@ -119,12 +134,21 @@ def _ranked(rank):
     return make
 
 
-tensor1d, tensor2d, tensor3d, tensor4d, tensor5d, tensor6d = (_ranked(r) for r in range(1, 7))
+tensor2d, tensor3d, tensor4d, tensor5d, tensor6d = (_ranked(r) for r in range(2, 7))
+_tensor1d = _ranked(1)
+
+
+def tensor1d(values, dtype=None) -> Tensor:
+    """tf.tensor1d(values, dtype?): a rank-1 tensor (TF.js takes no shape here)."""
+    return _tensor1d(values, None, dtype)
 
 
 def convert(x, name: str, op: str, dtype=None):
     """An op argument as a Tensor or TracedTensor (Python data is converted, TF.js-style)."""
     if is_tensor(x):
+        if isinstance(x, Tensor) and x.isDisposed:
+            raise DisposedError(f"{op}: argument '{name}' is {x.describe()}, which is disposed "
+                                "and cannot be used")
         return x
     try:
         return Tensor(to_array(x, dtype, op))

@@ -31,7 +31,11 @@ def _scalar_of(value, dtype):
 
 def fill(shape, value, dtype=None):
     """tf.fill(shape, value, dtype?): dtype defaults to float32 for numbers (TF.js)."""
-    shape = _shape(shape, "fill")
+    return _fill(shape, value, dtype, "fill")
+
+
+def _fill(shape, value, dtype, op):
+    shape = _shape(shape, op)
     if dtype is None:
         dtype = "bool" if isinstance(value, bool) else "float32"
     dt = as_dtype(dtype)
@@ -41,11 +45,11 @@ def fill(shape, value, dtype=None):
 
 
 def zeros(shape, dtype="float32"):
-    return fill(shape, 0, dtype)
+    return _fill(shape, 0, dtype, "zeros")
 
 
 def ones(shape, dtype="float32"):
-    return fill(shape, 1, dtype)
+    return _fill(shape, 1, dtype, "ones")
 
 
 def zerosLike(x):
@@ -80,9 +84,11 @@ def range(start, stop=None, step=1, dtype="float32"):
         start, stop = 0, start
     if step == 0:
         raise ValueError("range: cannot have a step of zero")
+    if stop < start and step == 1:
+        step = -1       # TF.js: a default (or 1) step counts down when stop < start
     dt = as_dtype(dtype)
     if dt.value == "bool":
-        raise TypeError("range: dtype must be float32 or int32")
+        raise TypeError(f"range: dtype must be float32 or int32, got {dt.value}")
     n = 0 if (start < stop and step < 0) or (start > stop and step > 0) \
         else int(abs(math.ceil((stop - start) / step)))
 

@@ -183,8 +183,8 @@ logicalAnd, logicalOr, logicalXor = (_logical(n) for n in ("logicalAnd", "logica
 def div(a, b):
     """tf.div(a, b): a / b; floor division when both are int32 (as TF.js)."""
     a, b = match_types(convert(a, "a", "div"), convert(b, "b", "div"))
-    if a.dtype == "int32":
-        return apply("floorDiv", [a, b])
+    if a.dtype != "float32":
+        return apply("floorDiv", [_numeric(a), _numeric(b)])
     return apply("div", [_float(a), _float(b)])
 
 
@@ -192,19 +192,18 @@ realDiv = div
 
 
 def pow(base, exp):
-    """tf.pow(base, exp); int32 operands give an int32 result."""
+    """tf.pow(base, exp); int32 operands give an exact int32 result (wrapping on overflow)."""
     base, exp = match_types(convert(base, "base", "pow"), convert(exp, "exp", "pow"))
-    if base.dtype == "float32":
-        return apply("pow", [base, exp])
-    result = apply("pow", [_float(base), _float(exp)])
-    return apply("cast", [apply("round", [result])], {"dtype": as_dtype("int32")})
+    return apply("pow", [_numeric(base), _numeric(exp)])
 
 
 @composite("a", "b")
 def divNoNan(a, b):
-    """a / b, and 0 where b is 0."""
+    """a / b, and 0 where b is 0. Integer operands divide as tf.div does (floor division,
+    which already gives 0 for a zero divisor), as TF.js."""
     a, b = match_types(a, b)
-    a, b = _float(a), _float(b)
+    if a.dtype != "float32":
+        return div(a, b)
     zero = equal(b, 0.0)
     return where(zero, 0.0, div(a, where(zero, 1.0, b)))
 

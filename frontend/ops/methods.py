@@ -49,6 +49,9 @@ def _extra_methods():
         "as2D": lambda x, a, b: shape.reshape(x, [a, b]),
         "as3D": lambda x, a, b, c: shape.reshape(x, [a, b, c]),
         "as4D": lambda x, a, b, c, d: shape.reshape(x, [a, b, c, d]),
+        "as5D": lambda x, a, b, c, d, e: shape.reshape(x, [a, b, c, d, e]),
+        "reshapeAs": lambda x, other: shape.reshape(x, other.shape),
+        "where": lambda x, condition, other: math.where(condition, x, other),   # TF.js order
         "concat": lambda x, others, axis=0: shape.concat(
             [x] + (list(others) if isinstance(others, (list, tuple)) else [others]), axis),
         "stack": lambda x, others, axis=0: shape.stack(

@@ -38,7 +38,7 @@ def _random(op, shape, scale, offset, dtype, seed):
     shape = _shape(shape, op)
     dt = as_dtype(dtype)
     if dt.value == "bool":
-        raise TypeError(f"{op}: dtype must be float32 or int32")
+        raise TypeError(f"{op}: dtype must be float32 or int32, got {dt.value}")
 
     def build(b, seed_value, salt):
         x = b.op(op, seed_value, shape=shape, salt=salt)

@@ -28,13 +28,18 @@ def prod(x, axis=None, keepDims=False):
 
 
 def max(x, axis=None, keepDims=False):
+    """tf.max(x, axis?, keepDims?); the max of a bool tensor is bool (as TF.js)."""
     x = convert(x, "x", "max")
-    return _reduce("max", _as(x, "int32") if x.dtype == "bool" else x, axis, keepDims)
+    if x.dtype == "bool":
+        return _as(_reduce("max", _as(x, "int32"), axis, keepDims), "bool")
+    return _reduce("max", x, axis, keepDims)
 
 
 def min(x, axis=None, keepDims=False):
     x = convert(x, "x", "min")
-    return _reduce("min", _as(x, "int32") if x.dtype == "bool" else x, axis, keepDims)
+    if x.dtype == "bool":
+        return _as(_reduce("min", _as(x, "int32"), axis, keepDims), "bool")
+    return _reduce("min", x, axis, keepDims)
 
 
 def all(x, axis=None, keepDims=False):
@@ -77,6 +82,8 @@ def logSumExp(x, axis=None, keepDims=False):
     """log(sum(exp(x))) computed stably (shifted by the maximum)."""
     x = _as(x, "float32")
     axes = normalize_axes(axis, x.rank, "logSumExp")
+    if 0 in [x.shape[a] for a in axes]:     # (`any` is tf.any in this module)
+        return log(_reduce("sum", exp(x), axes, keepDims))     # log(0) = -inf, as numpy
     top = _reduce("max", x, axes, True)
     top = where(isFinite(top), top, 0.0)
     total = log(_reduce("sum", exp(sub(x, top)), axes, keepDims))
@@ -105,7 +112,9 @@ def norm(x, ord="euclidean", axis=None, keepDims=False):
     if x.rank == 0:
         return abs(x)
     if axis is not None and len(axes) == 2:
-        return _matrix_norm(x, ord, axes, keepDims)
+        # the order matters here: axis[0] indexes rows, axis[1] columns
+        rows, cols = (normalize_axis(a, x.rank, "norm") for a in axis)
+        return _matrix_norm(x, ord, (rows, cols), keepDims)
     if axis is not None and len(axes) > 2:
         raise ValueError(f"norm: axis must name one or two axes, got {axis}")
     if ord in ("euclidean", "fro", 2):

@@ -265,7 +265,7 @@ def gather(x, indices, axis=0, batchDims=0):
     # Out-of-range indices must stay out of range after offsetting.
     valid = apply("logicalAnd", [apply("greaterEqual", [indices, _const(0)]),
                                  apply("less", [indices, _const(n_axis)])])
-    offset = add(indices, mul(batch_pos, n_axis))
+    offset = add(indices, mul(batch_pos, _const(n_axis)))     # int32: a Python int is float32
     offset = apply("select", [valid, offset, _const(-1)])
     out = apply("gather", [flat, offset], {"axis": 0})
     # out: batch + idx + mid + rest  ->  batch + mid + idx + rest (TF.js's order)

@@ -29,18 +29,21 @@ class Optimizer(Serializable):
         self._slots: dict[int, dict[str, Variable]] = {}
         self._slot_order: list[tuple[Variable, str]] = []
         self._scalars: dict[str, Variable] = {}
+        self._values: dict[str, float] = {}
 
     # ---- state -----------------------------------------------------------------------
     def _scalar(self, name: str, value: float) -> Variable:
         """A hyperparameter or accumulator scalar held in a variable (so changing it needs no
         recompilation)."""
         if name not in self._scalars:
+            self._values[name] = float(value)
             self._scalars[name] = Variable(np.array(value, np.float32), trainable=False,
                                            name=f"{self.getClassName()}_{id(self)}/{name}")
         return self._scalars[name]
 
     def _set_scalar(self, name: str, value: float) -> None:
         self._scalar(name, value).assign(np.array(value, np.float32))
+        self._values[name] = float(value)
 
     def _slot(self, variable: Variable, name: str, initial: float) -> Variable:
         slots = self._slots.setdefault(id(variable), {})
@@ -57,7 +60,9 @@ class Optimizer(Serializable):
 
     @property
     def learningRate(self) -> float:
-        return float(self._scalars["learningRate"].dataSync()[0])
+        # The value as given (0.01), not its float32 rounding (0.009999999776...): getConfig
+        # writes it to model.json as TF.js does.
+        return self._values["learningRate"]
 
     @learningRate.setter
     def learningRate(self, value: float) -> None:
@@ -133,7 +138,9 @@ class Optimizer(Serializable):
 
     async def getWeights(self) -> list[dict]:
         weights = [{"name": "iter", "tensor": Tensor(np.array(self.iterations_, np.int32))}]
-        for variable, name in self._slot_order:
+        # TF.js lists slots by kind, then by variable: all 'm' before all 'v'.
+        kinds = list(dict.fromkeys(name for _, name in self._slot_order))
+        for variable, name in sorted(self._slot_order, key=lambda e: kinds.index(e[1])):
             slot = self._slots[id(variable)][name]
             weights.append({"name": slot.name, "tensor": slot.clone()})
         return weights

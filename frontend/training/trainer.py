@@ -348,6 +348,7 @@ async def _fit_loop(model, compiled, xs, ys, sws, n, val, args):
                 step = _step(model._train_steps, _train_step, model, compiled, batch_arrays,
                              n_in, n_out)
                 logs.update(_logs(names, step.run(batch_arrays)))
+                compiled.optimizer.iterations_ += 1
                 await cb.call("onBatchEnd", batch, logs)
                 await cb.maybe_yield(epoch, batch, logs)
                 if model.stopTraining:
@@ -423,6 +424,7 @@ async def trainOnBatch(model, x, y):
     arrays = xs + ys + _sample_weights(model, ys, None, None, n, "trainOnBatch")
     step = _step(model._train_steps, _train_step, model, compiled, arrays, len(xs), len(ys))
     values = [float(v) for v in step.run(arrays)]
+    compiled.optimizer.iterations_ += 1
     return values[0] if len(values) == 1 else values
 
 

@@ -70,7 +70,7 @@ BINARY = [
     ("div", FLOAT, SAME),
     ("floorDiv", NUMERIC, SAME),
     ("mod", NUMERIC, SAME),              # floored: the result has the divisor's sign
-    ("pow", FLOAT, SAME),
+    ("pow", NUMERIC, SAME),
     ("maximum", NUMERIC, SAME),
     ("minimum", NUMERIC, SAME),
     ("squaredDifference", NUMERIC, SAME),

@@ -19,7 +19,11 @@ def matmul_dims(a, b, transpose_a, transpose_b):
             f"matMul: inner dimensions must agree: {list(a.shape)}"
             f"{' (transposed)' if transpose_a else ''} and {list(b.shape)}"
             f"{' (transposed)' if transpose_b else ''} give {ka} != {kb}")
-    batch = broadcast_shapes("matMul", a.shape[:-2], b.shape[:-2])
+    try:
+        batch = broadcast_shapes("matMul", a.shape[:-2], b.shape[:-2])
+    except ShapeError:
+        raise ShapeError(f"matMul: the batch dimensions of {list(a.shape)} and "
+                         f"{list(b.shape)} cannot be broadcast together") from None
     return batch, m, ka, n
 
 

@@ -124,7 +124,7 @@ def test_map_and_filter():
 
 
 def test_map_of_tensors_disposes_inputs_and_intermediates():
-    gc.collect()      # tensors of earlier tests freed by the cycle collector mid-test would count
+    gc.collect()      # tensors of earlier tests still in reference cycles would be freed mid-test
     before = tf.memory()["numTensors"]
     ds = tf.data.array([tf.tensor([1, 2]), tf.tensor([3, 4])])
     out = run(ds.map(lambda t: t.mul(2).add(1)).toArray())

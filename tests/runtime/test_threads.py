@@ -1,0 +1,85 @@
+"""Large kernels run on several threads (matMul splits C's columns, big pointwise kernels
+their outer axis): results match numpy and are bitwise the same for every thread count."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import kiln as tf
+from tests.helpers import assert_tensor
+
+SCRIPT = r"""
+import hashlib, json
+import numpy as np
+import kiln as tf
+
+rng = np.random.default_rng(0)
+def r(*shape):
+    return tf.tensor(rng.standard_normal(shape).astype(np.float32))
+
+results = {
+    "matMul": tf.matMul(r(300, 200), r(200, 170)),
+    "matMulT": tf.matMul(r(200, 300), r(170, 200), True, True),
+    "batched": tf.matMul(r(4, 150, 100), r(100, 130)),
+    "rows": tf.matMul(r(8, 2000), r(2000, 700)),
+    "softmax": tf.softmax(r(1030, 1030)),
+    "transpose": tf.transpose(r(1100, 1000)),
+    "pad": tf.pad(r(1000, 1040), [[3, 0], [0, 5]], 1.5),
+}
+print(json.dumps({k: hashlib.sha256(v.dataSync().tobytes()).hexdigest()
+                  for k, v in results.items()}))
+"""
+
+
+def run(threads):
+    env = dict(os.environ, KILN_NUM_THREADS=str(threads))
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_results_do_not_depend_on_the_thread_count():
+    one = run(1)
+    for threads in (2, 3):
+        assert run(threads) == one
+
+
+def check_matmul(a, b, ta=False, tb=False):
+    out = tf.matMul(tf.tensor(a), tf.tensor(b), ta, tb)
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    a64 = np.swapaxes(a64, -1, -2) if ta else a64
+    b64 = np.swapaxes(b64, -1, -2) if tb else b64
+    bound = (a64.shape[-1] + 2) * 2.0**-24 * (np.abs(a64) @ np.abs(b64))
+    err = np.abs(out.dataSync().reshape(bound.shape) - a64 @ b64)
+    assert np.all(err <= bound)
+
+
+@pytest.mark.parametrize("shapes", [((300, 200), (200, 170)), ((8, 2000), (2000, 700)),
+                                    ((4, 150, 100), (100, 130)), ((64, 512), (512, 129))])
+def test_large_matmul_matches_numpy(shapes):
+    rng = np.random.default_rng(1)
+    a, b = (rng.standard_normal(s).astype(np.float32) for s in shapes)
+    check_matmul(a, b)
+    check_matmul(np.swapaxes(a, -1, -2).copy(), b, ta=True)
+    check_matmul(a, np.swapaxes(b, -1, -2).copy(), tb=True)
+
+
+def test_large_pointwise_kernels_match_numpy():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((1030, 1030)).astype(np.float32)
+    e = np.exp(x.astype(np.float64) - x.max(1, keepdims=True))
+    assert_tensor(tf.softmax(tf.tensor(x)), e / e.sum(1, keepdims=True))
+    y = rng.standard_normal((1100, 1000)).astype(np.float32)
+    assert_tensor(tf.transpose(tf.tensor(y)), y.T)
+    assert_tensor(tf.pad(tf.tensor(y), [[3, 0], [0, 5]], 1.5),
+                  np.pad(y, [(3, 0), (0, 5)], constant_values=1.5))
+    assert_tensor(tf.tile(tf.tensor(y[:3]), [400, 1]), np.tile(y[:3], [400, 1]))
+    idx = rng.integers(-1, 1100, 1200).astype(np.int32)
+    expected = np.where((idx >= 0)[:, None], y[np.clip(idx, 0, None)], 0)
+    assert_tensor(tf.gather(tf.tensor(y), tf.tensor(idx)), expected)
