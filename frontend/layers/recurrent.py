@@ -16,7 +16,9 @@ Semantics are TF.js's (tfjs-layers/src/layers/recurrent.ts):
     resetStates(); they need a fixed batch size (batchInputShape);
   * dropout / recurrentDropout masks are drawn once per sequence and only in training.
 Deviations: `unroll: true` (ignored by TF.js) unrolls the loop in the IR, as Keras does; with
-no inputShape, `inputDim` and `inputLength` give the input shape (Keras; TF.js ignores them).
+no inputShape, `inputDim` and `inputLength` give the input shape (Keras; TF.js ignores them);
+Keras's `zeroOutputForMask` (which Keras sets in bidirectional layers it saves) is honoured:
+masked steps of the returned sequence are zeros instead of the previous output.
 """
 from __future__ import annotations
 
@@ -31,7 +33,8 @@ from kiln.frontend.trace import current_tracer
 from kiln.runtime.tensor import Variable
 
 RNN_OPTIONS = {"returnSequences": False, "returnState": False, "goBackwards": False,
-               "stateful": False, "unroll": False, "inputDim": None, "inputLength": None}
+               "stateful": False, "unroll": False, "inputDim": None, "inputLength": None,
+               "zeroOutputForMask": False}
 
 
 @registerClass
@@ -56,6 +59,7 @@ class RNN(Layer):
         self.goBackwards = bool(a["goBackwards"])
         self.stateful = bool(a["stateful"])
         self.unroll = bool(a["unroll"])
+        self.zeroOutputForMask = bool(a["zeroOutputForMask"])
         if self.batchInputShape is None and a["inputDim"] is not None:
             self.batchInputShape = [a["batchSize"], a["inputLength"], int(a["inputDim"])]
             self._config_dtype = self.dtype
@@ -215,7 +219,8 @@ class RNN(Layer):
             raise ValueError(f"RNN Layer has {len(self.stateSizes)} state(s) but was passed "
                              f"{len(states)} initial state(s).")
         output, last, finals = run_cell(self.cell, x, states, mask, training, kwargs,
-                                        self.goBackwards, self.returnSequences, self.unroll)
+                                        self.goBackwards, self.returnSequences, self.unroll,
+                                        self.zeroOutputForMask)
         if self.stateful:
             tracer = current_tracer()
             if tracer is not None:
@@ -230,6 +235,8 @@ class RNN(Layer):
         config = {"returnSequences": self.returnSequences, "returnState": self.returnState,
                   "goBackwards": self.goBackwards, "stateful": self.stateful,
                   "unroll": self.unroll}
+        if self.zeroOutputForMask:      # Keras's option; TF.js configs never have the key
+            config["zeroOutputForMask"] = True
         if self.getClassName() == RNN.className:
             config["cell"] = {"className": self.cell.getClassName(), "config": cell_config}
         # TF.js's order: the cell's keys, then the layer's (the layer's name wins)
@@ -237,6 +244,15 @@ class RNN(Layer):
         result.update(super().getConfig())
         result.update(config)
         return result
+
+    @staticmethod
+    def extra_config_keys(config) -> set:
+        """Keys an RNN config repeats from its cell's config (TF.js's getConfig copies them);
+        they are not options of the layer and fromConfig ignores them."""
+        cell = config.get("cell")
+        if isinstance(cell, dict) and isinstance(cell.get("config"), dict):
+            return set(cell["config"])
+        return set()
 
     @staticmethod
     def fromConfig(cls, config):
@@ -250,7 +266,7 @@ class RNN(Layer):
 
 
 def run_cell(cell: RNNCell, x, states, mask, training, kwargs, go_backwards, return_sequences,
-             unroll=False):
+             unroll=False, zero_output_for_mask=False):
     """Run `cell` over x [batch, time, features] from `states`, as one loop.
 
     Returns (sequence output [batch, time, units] or None, last output, final states)."""
@@ -285,7 +301,11 @@ def run_cell(cell: RNNCell, x, states, mask, training, kwargs, go_backwards, ret
                 output = m.where(keep_t, output, previous)
                 new = [m.where(keep_t, n, o) for n, o in zip(new, old)]
             carry_out = list(new) + ([output] if track_output else [])
-            return carry_out, [output] if return_sequences else []
+            if mask is not None and zero_output_for_mask:
+                sequence_output = m.where(slices[-1], output, m.mul(output, 0.0))
+            else:
+                sequence_output = output
+            return carry_out, [sequence_output] if return_sequences else []
 
         if steps == 0:
             raise ValueError("recurrent layers need at least one time step, got an input of "
