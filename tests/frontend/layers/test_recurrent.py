@@ -130,6 +130,19 @@ def test_masked_steps_carry_the_state(kind, go_backwards):
         close(g, s)
 
 
+def test_zero_output_for_mask():
+    """Keras's option (set in the bidirectional layers Keras saves): masked steps of the
+    returned sequence are zeros; states still carry through."""
+    x = data(2, 4, 3, seed=22)
+    mask = np.array([[1, 1, 0, 0], [1, 0, 1, 1]], bool)
+    layer = L.gru({"units": 2, "returnSequences": True, "zeroOutputForMask": True})
+    got = layer.apply(tf.tensor(x), {"mask": tf.tensor(mask)})
+    _, seq, _ = ref.run(reference_cell("gru", layer, {}), x, mask=mask)
+    close(got, np.where(mask[:, :, None], seq, 0.0))
+    assert layer.getConfig()["zeroOutputForMask"] is True
+    assert "zeroOutputForMask" not in L.gru({"units": 2}).getConfig()     # as TF.js writes
+
+
 def test_eager_apply_with_a_mask_argument():
     """A mask passed to apply() on concrete tensors is an input of the compiled call: a
     second mask of the same shape gives its own result."""
