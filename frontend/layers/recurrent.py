@@ -110,6 +110,9 @@ class RNN(Layer):
         for w in self.cell.weights:
             w.dispose()
             count += 1
+        for state in self._state_variables or []:
+            state.dispose()
+        self._state_variables = None
         return {**result, "numDisposedVariables": result["numDisposedVariables"] + count}
 
     # ---- inputs: x, or [x, *initialStates] ------------------------------------------------

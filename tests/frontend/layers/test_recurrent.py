@@ -2,6 +2,8 @@
 returnSequences / returnState / goBackwards / initial states, masks, stateful carry-over
 across predict calls, bidirectional merge modes, timeDistributed, stacked and custom cells,
 dropout, gradients, and errors."""
+import asyncio
+
 import numpy as np
 import pytest
 
@@ -375,3 +377,28 @@ def test_bad_inputs():
     x = tf.input({"shape": [4, 3]})
     with pytest.raises(ValueError, match="has 2 state\\(s\\) but was passed 1"):
         L.lstm({"units": 2}).apply(x, {"initialState": [tf.input({"shape": [2]})]})
+
+
+# ---- model files -------------------------------------------------------------------------------
+def test_save_and_load_round_trip(tmp_path):
+    model = tf.sequential({"layers": [
+        L.timeDistributed({"layer": L.dense({"units": 3}), "inputShape": [5, 2]}),
+        L.bidirectional({"layer": L.gru({"units": 2, "returnSequences": True,
+                                         "resetAfter": True})}),
+        L.rnn({"cell": [L.lstmCell({"units": 3}), L.simpleRNNCell({"units": 2})]}),
+        L.dense({"units": 1})]})
+    x = tf.tensor(data(4, 5, 2, seed=23))
+    before = model.predict(x).dataSync()
+    asyncio.run(model.save(f"file://{tmp_path}"))
+    loaded = asyncio.run(tf.loadLayersModel(f"file://{tmp_path}/model.json"))
+    np.testing.assert_array_equal(loaded.predict(x).dataSync(), before)
+    assert [w.originalName for w in loaded.weights] == [w.originalName for w in model.weights]
+
+
+def test_dispose_frees_cell_weights_and_states():
+    layer = L.lstm({"units": 2, "stateful": True, "batchInputShape": [1, 3, 2]})
+    model = tf.sequential({"layers": [layer]})
+    model.predict(tf.zeros([1, 3, 2]))
+    before = tf.memory()["numTensors"]
+    assert model.dispose()["numDisposedVariables"] == 3
+    assert tf.memory()["numTensors"] == before - 5        # 3 weights and 2 states
