@@ -26,9 +26,16 @@ from kiln.ir.registry import Kind
 INLINE_KINDS = {Kind.ELEMENTWISE, Kind.MOVEMENT, Kind.SOURCE}
 BOUNDARY_OPS = {"input", "param"}
 ANCHORS = {Kind.REDUCE: "reduce", Kind.CONTRACTION: "matmul", Kind.SCAN: "scan",
-           Kind.SCATTER: "scatter", "concat": "concat", Kind.CONTROL: "loop"}
-EPILOGUE_ANCHORS = {"reduce", "matmul"}
-BUFFER_OPERANDS = {"matmul", "loop"}
+           Kind.SCATTER: "scatter", "concat": "concat", "conv": "conv",
+           "convBackpropInput": "convInput", "convBackpropFilter": "convFilter", "pool": "pool",
+           "maxPoolGrad": "poolGrad", "avgPoolGrad": "poolGrad", "resize": "resize",
+           "resizeGrad": "resizeGrad", Kind.CONTROL: "loop"}
+# Scatter kernels (convFilter, poolGrad, resizeGrad) finish no element before the end: no epilogue.
+EPILOGUE_ANCHORS = {"reduce", "matmul", "conv", "convInput", "pool", "resize"}
+# Anchors whose float32 results are kept in the root's buffer while the epilogue runs.
+FLOAT_ROOT_ANCHORS = {"matmul", "conv", "convInput", "pool", "resize"}
+BUFFER_OPERANDS = {"matmul", "conv", "convInput", "convFilter", "pool", "poolGrad", "resize",
+                   "resizeGrad", "loop"}
 MULTI_RESULT = {"loop"}     # one kernel writes every result of the anchor
 
 
@@ -170,7 +177,8 @@ def _form_kernels(graph, materialized, boundary):
 
 def _epilogue_violation(anchor: Node, covered: list[Node]) -> Value | None:
     """An epilogue is evaluated on the anchor's index space: every node fed (transitively) by
-    the anchor must be elementwise with the anchor's shape (and, after a matMul, float32).
+    the anchor must be elementwise with the anchor's shape (and float32 after an anchor that
+    keeps its results in the root's buffer).
     Returns the value to materialize where that first fails, or None."""
     result = anchor.outputs[0]
     downstream = {result}
@@ -180,7 +188,7 @@ def _epilogue_violation(anchor: Node, covered: list[Node]) -> Value | None:
             continue
         out = node.outputs[0]
         ok = (node.opdef.kind is Kind.ELEMENTWISE and out.shape == result.shape and
-              (anchor_kind(anchor) != "matmul" or out.dtype == result.dtype))
+              (anchor_kind(anchor) not in FLOAT_ROOT_ANCHORS or out.dtype == result.dtype))
         if not ok:
             return fed[0]
         downstream.add(out)

@@ -8,7 +8,9 @@ from __future__ import annotations
 from kiln.frontend.engine.input_layer import InputLayer, input
 from kiln.frontend.engine.layer import Layer
 from kiln.frontend.layers import advanced_activations as adv
-from kiln.frontend.layers import core, embeddings
+from kiln.frontend.layers import convolutional as conv
+from kiln.frontend.layers import convolutional_depthwise as depthwise
+from kiln.frontend.layers import core, embeddings, image_resizing, pooling, reshaping
 from kiln.frontend.layers import attention, merge, noise, normalization, preprocessing
 from kiln.frontend.layers import recurrent, rnn_cells, wrappers
 
@@ -30,6 +32,27 @@ CLASSES = {
     "elu": adv.ELU,
     "thresholdedReLU": adv.ThresholdedReLU,
     "softmax": adv.Softmax,
+    "conv1d": conv.Conv1D,
+    "conv2d": conv.Conv2D,
+    "conv3d": conv.Conv3D,
+    "conv2dTranspose": conv.Conv2DTranspose,
+    "conv3dTranspose": conv.Conv3DTranspose,
+    "separableConv2d": conv.SeparableConv2D,
+    "depthwiseConv2d": depthwise.DepthwiseConv2D,
+    "cropping2D": reshaping.Cropping2D,
+    "upSampling2d": reshaping.UpSampling2D,
+    "zeroPadding2d": reshaping.ZeroPadding2D,
+    "maxPooling1d": pooling.MaxPooling1D,
+    "maxPooling2d": pooling.MaxPooling2D,
+    "maxPooling3d": pooling.MaxPooling3D,
+    "averagePooling1d": pooling.AveragePooling1D,
+    "averagePooling2d": pooling.AveragePooling2D,
+    "averagePooling3d": pooling.AveragePooling3D,
+    "globalMaxPooling1d": pooling.GlobalMaxPooling1D,
+    "globalMaxPooling2d": pooling.GlobalMaxPooling2D,
+    "globalAveragePooling1d": pooling.GlobalAveragePooling1D,
+    "globalAveragePooling2d": pooling.GlobalAveragePooling2D,
+    "resizing": image_resizing.Resizing,
     # normalization, merge, noise, preprocessing, attention
     "batchNormalization": normalization.BatchNormalization,
     "layerNormalization": normalization.LayerNormalization,
@@ -60,7 +83,18 @@ CLASSES = {
     "timeDistributed": wrappers.TimeDistributed,
 }
 
-ALIASES: dict[str, str] = {}
+ALIASES: dict[str, str] = {
+    "avgPool1d": "averagePooling1d",
+    "avgPooling1d": "averagePooling1d",
+    "avgPool2d": "averagePooling2d",
+    "avgPooling2d": "averagePooling2d",
+    "avgPool3d": "averagePooling3d",
+    "avgPooling3d": "averagePooling3d",
+    "maxPool1d": "maxPooling1d",
+    "maxPool2d": "maxPooling2d",
+    "globalMaxPool1d": "globalMaxPooling1d",
+    "globalMaxPool2d": "globalMaxPooling2d",
+}
 
 
 def _factory(name, cls):

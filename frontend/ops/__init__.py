@@ -1,5 +1,8 @@
 """The tf.* tensor ops. `PUBLIC` maps each public name to its function."""
-from kiln.frontend.ops import convert, creation, linalg, math, methods, nn, random, reduction, shape
+from types import SimpleNamespace
+
+from kiln.frontend.ops import (conv, convert, creation, image, linalg, math, methods, nn, random,
+                               reduction, shape)
 from kiln.frontend.ops.errors import public
 
 _EXPORTS = {
@@ -13,6 +16,8 @@ _EXPORTS = {
     linalg: ["matMul", "dot", "outerProduct", "transpose"],
     shape: methods.METHOD_SOURCES[shape] + ["concat", "stack"],
     nn: ["softmax", "logSoftmax"],
+    conv: ["conv1d", "conv2d", "conv3d", "depthwiseConv2d", "separableConv2d", "conv2dTranspose",
+           "conv3dTranspose", "maxPool", "avgPool", "maxPool3d", "avgPool3d"],
 }
 
 # Every public op reports errors under its own name; the module attribute is replaced, so
@@ -24,3 +29,5 @@ for _module, _names in _EXPORTS.items():
 methods.install()
 
 PUBLIC = {name: getattr(module, name) for module, names in _EXPORTS.items() for name in names}
+PUBLIC["image"] = SimpleNamespace(resizeBilinear=image.resizeBilinear,
+                                  resizeNearestNeighbor=image.resizeNearestNeighbor)

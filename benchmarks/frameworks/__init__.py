@@ -1,0 +1,1 @@
+"""One module per framework measured by the benchmark harness; see _common.py."""
