@@ -12,7 +12,7 @@ from kiln.frontend.layers import convolutional as conv
 from kiln.frontend.layers import convolutional_depthwise as depthwise
 from kiln.frontend.layers import core, embeddings, image_resizing, pooling, reshaping
 from kiln.frontend.layers import attention, merge, noise, normalization, preprocessing
-from kiln.frontend.layers import recurrent, rnn_cells, wrappers
+from kiln.frontend.layers import conv_recurrent, recurrent, rnn_cells, wrappers
 
 CLASSES = {
     "inputLayer": InputLayer,
@@ -81,6 +81,8 @@ CLASSES = {
     "stackedRNNCells": rnn_cells.StackedRNNCells,
     "bidirectional": wrappers.Bidirectional,
     "timeDistributed": wrappers.TimeDistributed,
+    "convLstm2d": conv_recurrent.ConvLSTM2D,
+    "convLstm2dCell": conv_recurrent.ConvLSTM2DCell,
 }
 
 ALIASES: dict[str, str] = {

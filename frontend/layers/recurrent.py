@@ -41,6 +41,7 @@ RNN_OPTIONS = {"returnSequences": False, "returnState": False, "goBackwards": Fa
 class RNN(Layer):
     className = "RNN"
     ARGS = {"cell": REQUIRED, **RNN_OPTIONS}
+    INPUT_RANK = 3          # [batch, time, features]; convolutional RNNs have [.., h, w, c]
 
     def __init__(self, config=None, **kwargs):
         super().__init__(config, **kwargs)
@@ -64,9 +65,10 @@ class RNN(Layer):
             self.batchInputShape = [a["batchSize"], a["inputLength"], int(a["inputDim"])]
             self._config_dtype = self.dtype
         self.supportsMasking = True
-        self.inputSpec = [InputSpec(ndim=3)]
+        self.inputSpec = [InputSpec(ndim=self.INPUT_RANK)]
         self._state_variables: list[Variable] | None = None
         self._state_batch = None
+        self._input_shape = None
 
     def _make_cell(self):
         return self.args["cell"]
@@ -91,9 +93,10 @@ class RNN(Layer):
 
     def build(self, inputShape):
         shape = _first_shape(inputShape)
-        if len(shape) != 3:
-            raise ValueError(f"{self.className} layer {self.name!r} expects inputs of rank 3 "
-                             f"[batch, time, features], got shape {list(shape)}")
+        if len(shape) != self.INPUT_RANK:
+            raise ValueError(f"{self.className} layer {self.name!r} expects inputs of rank "
+                             f"{self.INPUT_RANK} [batch, time, ...], got shape {list(shape)}")
+        self._input_shape = list(shape)
         batch = shape[0] if self.stateful else None
         self.inputSpec = [InputSpec(shape=[batch, None] + list(shape[2:]))]
         if not self.cell.built:
@@ -130,10 +133,13 @@ class RNN(Layer):
         if len(flat) > 1 and len(flat) - 1 != len(sizes):
             raise ValueError(f"{self.className} layer {self.name!r} has {len(sizes)} state(s) "
                              f"but was passed {len(flat) - 1} initial state(s)")
-        for i, (state, size) in enumerate(zip(flat[1:], sizes)):
-            if len(state.shape) != 2 or state.shape[-1] not in (size, None):
+        expected = self.stateShapes(None, list(flat[0].shape))
+        for i, (state, want) in enumerate(zip(flat[1:], expected)):
+            got = list(state.shape)
+            if len(got) != len(want) or any(w is not None and g not in (w, None)
+                                            for g, w in zip(got[1:], want[1:])):
                 raise ValueError(f"{self.className} layer {self.name!r}: initial state {i} has "
-                                 f"shape {list(state.shape)}, expected [batch, {size}]")
+                                 f"shape {got}, expected {want}")
 
     # ---- shapes and masks ---------------------------------------------------------------
     def computeOutputShape(self, inputShape):
@@ -156,9 +162,13 @@ class RNN(Layer):
         return output_mask
 
     # ---- states -----------------------------------------------------------------------------
+    def stateShapes(self, batch, inputShape=None) -> list[list]:
+        """The shape of each state for inputs of `inputShape`: [batch, size]."""
+        return [[batch, d] for d in self.stateSizes]
+
     def getInitialState(self, inputs):
-        batch = inputs.shape[0]
-        return [creation.zeros([batch, d]) for d in self.stateSizes]
+        return [creation.zeros(shape) for shape in self.stateShapes(inputs.shape[0],
+                                                                     inputs.shape)]
 
     @property
     def states(self):
@@ -170,8 +180,7 @@ class RNN(Layer):
         """Stateful layers: set the states to zeros, or to `states` (one per state)."""
         if not self.stateful:
             raise AttributeError("Cannot call resetStates() on an RNN Layer that is not stateful.")
-        batch = self._state_batch if self._state_batch is not None else (
-            self.inputSpec[0].shape[0] if self.inputSpec[0].shape else None)
+        batch = self._state_batch
         if batch is None:
             raise ValueError(
                 "If an RNN is stateful, it needs to know its batch size. Specify the batch "
@@ -179,20 +188,20 @@ class RNN(Layer):
                 "size by passing a `batchInputShape` option to your first layer.\n- If using the "
                 "functional API, specify the batch size by passing a `batchShape` option to "
                 "your Input layer.")
-        sizes = self.stateSizes
+        shapes = self.stateShapes(batch, [batch] + list(self._input_shape[1:]))
         if states is None:
-            values = [creation.zeros([batch, d]).buffer("resetStates") for d in sizes]
+            values = [creation.zeros(shape).buffer("resetStates") for shape in shapes]
         else:
             states = _flat(states)
-            if len(states) != len(sizes):
-                raise ValueError(f"Layer {self.name} expects {len(sizes)} state(s), but it "
+            if len(states) != len(shapes):
+                raise ValueError(f"Layer {self.name} expects {len(shapes)} state(s), but it "
                                  f"received {len(states)} state value(s).")
             values = []
-            for i, (value, d) in enumerate(zip(states, sizes)):
+            for i, (value, shape) in enumerate(zip(states, shapes)):
                 data = value.buffer("resetStates") if hasattr(value, "buffer") else value
-                if list(data.shape) != [batch, d]:
+                if list(data.shape) != shape:
                     raise ValueError(f"State {i} is incompatible with layer {self.name}: expected "
-                                     f"shape={[batch, d]}, received shape={list(data.shape)}")
+                                     f"shape={shape}, received shape={list(data.shape)}")
                 values.append(data)
         if self._state_variables is None:
             self._state_variables = [Variable(v, trainable=False, name=f"{self.name}/state{i}",
@@ -209,9 +218,9 @@ class RNN(Layer):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
         training = bool(kwargs.get("training"))
-        if x.rank != 3:
-            raise ValueError(f"{self.className} layer {self.name!r} expects inputs of rank 3, "
-                             f"got shape {x.shape}")
+        if x.rank != self.INPUT_RANK:
+            raise ValueError(f"{self.className} layer {self.name!r} expects inputs of rank "
+                             f"{self.INPUT_RANK}, got shape {x.shape}")
         if initial:
             states = initial
         elif self.stateful:
@@ -284,7 +293,9 @@ def run_cell(cell: RNNCell, x, states, mask, training, kwargs, go_backwards, ret
         sequences = list(projected)
         if mask is not None:
             keep = m.cast(mask, "bool") if mask.dtype != "bool" else mask
-            keep = s.expandDims(linalg.transpose(keep, [1, 0]), -1)      # [time, batch, 1]
+            # [time, batch, 1, ...]: broadcast against the states
+            keep = s.reshape(linalg.transpose(keep, [1, 0]),
+                             [steps, batch] + [1] * (states[0].rank - 1))
             if go_backwards:
                 keep = s.reverse(keep, 0)
             sequences.append(keep)
@@ -317,7 +328,8 @@ def run_cell(cell: RNNCell, x, states, mask, training, kwargs, go_backwards, ret
     finally:
         protocol.release()
     last = finals[n_states] if track_output else finals[0]
-    output = linalg.transpose(stacked[0], [1, 0, 2]) if return_sequences else None
+    output = linalg.transpose(stacked[0], [1, 0] + list(range(2, stacked[0].rank))) \
+        if return_sequences else None
     return output, last, finals[:n_states]
 
 

@@ -117,3 +117,47 @@ def merge(mode, forward, backward):
     if mode == "ave":
         return (forward + backward) / 2
     return [forward, backward]
+
+
+def _same_pads(size, k, stride, dilation):
+    effective = (k - 1) * dilation + 1
+    out = -(-size // stride)
+    total = max((out - 1) * stride + effective - size, 0)
+    return (total // 2, total - total // 2)
+
+
+def conv2d(x, w, strides=(1, 1), padding="valid", dilations=(1, 1)):
+    """Channels-last 2-D convolution with TF's padding modes (nn_reference's definition)."""
+    from tests import nn_reference
+    pads = [(0, 0), (0, 0)] if padding == "valid" else [
+        _same_pads(x.shape[1 + a], w.shape[a], strides[a], dilations[a]) for a in range(2)]
+    return nn_reference.conv(x, w, strides, dilations, pads)
+
+
+def conv_lstm_cell(weights, strides=(1, 1), padding="valid", dilations=(1, 1),
+                   activation="tanh", recurrent_activation="hardSigmoid"):
+    """ConvLSTM2DCell, channels last: x [batch, rows, cols, channels], states h, c."""
+    kernel, recurrent, bias = (list(weights) + [None])[:3]
+    act, rec = ACTIVATIONS[activation], ACTIVATIONS[recurrent_activation]
+
+    def step(x, states):
+        h, c = states
+        z = conv2d(x, kernel, strides, padding, dilations) + (bias if bias is not None else 0)
+        z = z + conv2d(h, recurrent, padding="same")
+        zi, zf, zc, zo = np.split(z, 4, -1)
+        c = rec(zf) * c + rec(zi) * act(zc)
+        h = rec(zo) * act(c)
+        return h, [h, c]
+    return step
+
+
+def run_conv(step, x, state_shape, go_backwards=False):
+    """The time loop for states of any shape (zeros to start)."""
+    x = np.asarray(x, np.float64)
+    states = [np.zeros(state_shape), np.zeros(state_shape)]
+    order = range(x.shape[1] - 1, -1, -1) if go_backwards else range(x.shape[1])
+    outputs = []
+    for t in order:
+        out, states = step(x[:, t], states)
+        outputs.append(out)
+    return outputs[-1], np.stack(outputs, 1), states
