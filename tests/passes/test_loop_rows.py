@@ -87,3 +87,29 @@ def test_small_loops_stay_on_one_thread():
     g = loop_graph(gated_body())
     (kernel,) = [k for k in compile_plan(g, threads=2).kernels if k.kind == "loop"]
     assert kernel.row_tasks == 1
+
+
+def test_row_split_layers_match_the_reference(monkeypatch):
+    """Masked and stateful recurrent layers run as two row tasks give the reference's numbers."""
+    import kiln as tf
+    from tests.frontend.layers import rnn_reference as ref
+
+    monkeypatch.setattr(loop_rows, "MIN_MACS", 0)
+    monkeypatch.setenv("KILN_NUM_THREADS", "2")
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((8, 5, 3)).astype(np.float32)
+    mask = np.arange(5)[None, :] < rng.integers(1, 6, 8)[:, None]
+    x[~mask] = 0.0
+    lstm = tf.layers.lstm({"units": 4, "returnSequences": True, "stateful": True,
+                           "batchInputShape": [8, 5, 3]})
+    model = tf.sequential({"layers": [tf.layers.masking({"batchInputShape": [8, 5, 3]}), lstm]})
+    fn = model._compiled_forward([x])
+    (loop,) = [k for k in fn.executable.plan.kernels if k.kind == "loop"]
+    assert loop.row_tasks == 2
+    weights = [w.read().dataSync().reshape(w.shape).astype(np.float64) for w in lstm.weights]
+    cell = ref.lstm_cell(weights)
+    _, first, states = ref.run(cell, x, mask=mask)
+    _, second, _ = ref.run(cell, x, initial=states, mask=mask)
+    for want in (first, second):
+        got = model.predict(tf.tensor(x)).dataSync().reshape(want.shape)
+        np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-6)
