@@ -283,6 +283,9 @@ def run_cell(cell: RNNCell, x, states, mask, training, kwargs, go_backwards, ret
 
     Returns (sequence output [batch, time, units] or None, last output, final states)."""
     batch, steps = x.shape[0], x.shape[1]
+    if steps == 0:
+        raise ValueError(f"recurrent layers need at least one time step, got an input of "
+                         f"shape {x.shape}")
     time_major = linalg.transpose(x, [1, 0] + list(range(2, x.rank)))
     if go_backwards:
         time_major = s.reverse(time_major, 0)
@@ -309,21 +312,17 @@ def run_cell(cell: RNNCell, x, states, mask, training, kwargs, go_backwards, ret
             old = carried[:n_states]
             inputs = slices[:len(projected)]
             output, new = protocol.step(inputs, old, {**kwargs, "training": training})
-            if mask is not None:
+            if mask is not None:          # as TF.js: a masked step repeats the first state
                 keep_t = slices[-1]
-                previous = carried[n_states] if track_output else old[0]
-                output = m.where(keep_t, output, previous)
+                output = m.where(keep_t, output, old[0])
                 new = [m.where(keep_t, n, o) for n, o in zip(new, old)]
             carry_out = list(new) + ([output] if track_output else [])
             if mask is not None and zero_output_for_mask:
-                sequence_output = m.where(slices[-1], output, m.mul(output, 0.0))
+                sequence_output = m.where(slices[-1], output, creation.zerosLike(output))
             else:
                 sequence_output = output
             return carry_out, [sequence_output] if return_sequences else []
 
-        if steps == 0:
-            raise ValueError("recurrent layers need at least one time step, got an input of "
-                             f"shape {x.shape}")
         finals, stacked = scan(step, carries, sequences, unroll=unroll, name=cell.name)
     finally:
         protocol.release()
