@@ -12,7 +12,7 @@ from __future__ import annotations
 from kiln.frontend.engine.layer import Layer
 from kiln.frontend.engine.naming import get_uid
 from kiln.frontend.engine.symbolic import SymbolicTensor
-from kiln.frontend.ops import dispatch
+from kiln.frontend.ops import dispatch, methods
 
 
 class OpLayer(Layer):
@@ -74,3 +74,5 @@ def apply_op_symbolically(name, fn, args, kwargs):
 
 
 dispatch.set_symbolic_hook(apply_op_symbolically)
+# x.add(y), x + y, ... on symbolic tensors too (each becomes an op layer).
+methods.install([SymbolicTensor], exclude=methods.SYMBOLIC_EXCLUDED)

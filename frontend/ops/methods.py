@@ -111,14 +111,23 @@ def _getitem(x, key):
                               new_axis_mask, shrink_mask)
 
 
-def install() -> None:
+def method_table() -> dict:
     table = {}
     for module, names in METHOD_SOURCES.items():
         for name in names:
             table[name] = getattr(module, name)
     table.update(_extra_methods())
     table.update(_operators())
-    for cls in (Tensor, TracedTensor):
-        for name, fn in table.items():
-            setattr(cls, name, fn)
+    return table
+
+
+# Symbolic tensors keep identity equality: graph-building code compares and hashes them.
+SYMBOLIC_EXCLUDED = {"__eq__", "__ne__", "__bool__"}
+
+
+def install(classes=(Tensor, TracedTensor), exclude=()) -> None:
+    for cls in classes:
+        for name, fn in method_table().items():
+            if name not in exclude:
+                setattr(cls, name, fn)
         cls.__hash__ = object.__hash__

@@ -279,8 +279,6 @@ def _logs(names, outs) -> dict:
 async def fit(model, x, y, config=None, **kwargs):
     args = parse_args("fit", FIT_ARGS, config, kwargs)
     compiled = _require_compiled(model, "fit")
-    if getattr(model, "_fitting", False):
-        raise RuntimeError("fit: another fit() call is ongoing on this model")
     xs = model._standardize_inputs(x, "fit")
     ys = _targets(model, y, "fit")
     n = _check_samples(xs, ys, "fit")
@@ -312,61 +310,86 @@ async def fit(model, x, y, config=None, **kwargs):
     return await _fit_loop(model, compiled, xs, ys, sws, n, val, args)
 
 
+class _Session:
+    """What fit and fitDataset share: the callback list (BaseLogger, progress bar, the user's,
+    History), the training flag on the model, and the per-batch and per-epoch protocol."""
+
+    def __init__(self, model, compiled, args, params):
+        self.model, self.compiled = model, compiled
+        self.history = History()
+        callbacks = [BaseLogger()] + ([ProgbarLogger()] if args["verbose"] else [])
+        callbacks += standardize_callbacks(args["callbacks"]) + [self.history]
+        self.callbacks = CallbackList(callbacks, args["yieldEvery"])
+        names = compiled.metricsNames
+        params["metrics"] = list(names) + ([f"val_{k}" for k in names]
+                                           if params["doValidation"] else [])
+        self.callbacks.set(model, params)
+
+    async def __aenter__(self):
+        if getattr(self.model, "_fitting", False):
+            raise RuntimeError("fit: another fit() call is ongoing on this model")
+        self.model.stopTraining = False
+        self.model._fitting = True
+        await self.callbacks.call("onTrainBegin", {})
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                await self.callbacks.call("onTrainEnd", {})
+        finally:
+            self.model._fitting = False
+        self.model.history = self.history
+        return False
+
+    async def train_batch(self, epoch, batch, arrays, n_in, n_out) -> bool:
+        """One compiled training step with its callbacks; True when training should stop."""
+        cb, model, compiled = self.callbacks, self.model, self.compiled
+        logs = {"batch": batch, "size": arrays[0].shape[0]}
+        await cb.call("onBatchBegin", batch, logs)
+        step = _step(model._train_steps, _train_step, model, compiled, arrays, n_in, n_out)
+        logs.update(_logs(compiled.metricsNames, step.run(arrays)))
+        compiled.optimizer.iterations_ += 1
+        await cb.call("onBatchEnd", batch, logs)
+        await cb.maybe_yield(epoch, batch, logs)
+        return model.stopTraining
+
+    async def end_epoch(self, epoch, epoch_logs, val_logs) -> bool:
+        if val_logs is not None:
+            epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+        await self.callbacks.call("onEpochEnd", epoch, epoch_logs)
+        await self.callbacks.maybe_yield(epoch, None, epoch_logs, at_epoch_end=True)
+        return self.model.stopTraining
+
+
 async def _fit_loop(model, compiled, xs, ys, sws, n, val, args):
     batch_size, epochs = int(args["batchSize"]), int(args["epochs"])
     steps_per_epoch = args["stepsPerEpoch"]
-    history = History()
-    callbacks = [BaseLogger()]
-    if args["verbose"]:
-        callbacks.append(ProgbarLogger())
-    callbacks += standardize_callbacks(args["callbacks"])
-    callbacks.append(history)
-    cb = CallbackList(callbacks, args["yieldEvery"])
     n_batches = steps_per_epoch or max(1, math.ceil(n / batch_size)) if n else 0
     params = {"epochs": epochs, "initialEpoch": int(args["initialEpoch"]), "samples": n,
               "steps": steps_per_epoch, "batchSize": batch_size, "verbose": args["verbose"],
-              "doValidation": val is not None, "metrics": list(compiled.metricsNames) + (
-                  [f"val_{k}" for k in compiled.metricsNames] if val is not None else [])}
-    cb.set(model, params)
+              "doValidation": val is not None}
+    session = _Session(model, compiled, args, params)
     rng = np.random.default_rng(args["seed"])
-    n_in, n_out = len(xs), len(ys)
-    model.stopTraining = False
-    model._fitting = True
-    names = compiled.metricsNames
     data = xs + ys + sws
-    try:
-        await cb.call("onTrainBegin", {})
+    async with session:
         for epoch in range(int(args["initialEpoch"]), epochs):
             epoch_logs: dict = {}
-            await cb.call("onEpochBegin", epoch, epoch_logs)
+            await session.callbacks.call("onEpochBegin", epoch, epoch_logs)
             order = rng.permutation(n) if args["shuffle"] and n > 1 else np.arange(n)
             for batch, idx in enumerate(_batches(order, batch_size, n_batches)):
-                batch_arrays = [np.ascontiguousarray(a[idx]) for a in data] \
+                arrays = [np.ascontiguousarray(a[idx]) for a in data] \
                     if len(idx) != n or args["shuffle"] else data
-                logs = {"batch": batch, "size": len(idx)}
-                await cb.call("onBatchBegin", batch, logs)
-                step = _step(model._train_steps, _train_step, model, compiled, batch_arrays,
-                             n_in, n_out)
-                logs.update(_logs(names, step.run(batch_arrays)))
-                compiled.optimizer.iterations_ += 1
-                await cb.call("onBatchEnd", batch, logs)
-                await cb.maybe_yield(epoch, batch, logs)
-                if model.stopTraining:
+                if await session.train_batch(epoch, batch, arrays, len(xs), len(ys)):
                     break
+            val_logs = None
             if val is not None:
                 val_logs = _evaluate_arrays(model, compiled, *val,
                                             int(args["validationBatchSize"] or batch_size),
                                             args["validationSteps"])
-                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
-            await cb.call("onEpochEnd", epoch, epoch_logs)
-            await cb.maybe_yield(epoch, None, epoch_logs, at_epoch_end=True)
-            if model.stopTraining:
+            if await session.end_epoch(epoch, epoch_logs, val_logs):
                 break
-        await cb.call("onTrainEnd", {})
-    finally:
-        model._fitting = False
-    model.history = history
-    return history
+    return session.history
 
 
 def _batches(order, batch_size, n_batches):
@@ -494,8 +517,6 @@ async def fitDataset(model, dataset, config=None, **kwargs):
     if args["epochs"] is None:
         raise ValueError("fitDataset: the option 'epochs' is required")
     compiled = _require_compiled(model, "fitDataset")
-    if getattr(model, "_fitting", False):
-        raise RuntimeError("fitDataset: another fit() call is ongoing on this model")
     epochs = int(args["epochs"])
     per_epoch = args["batchesPerEpoch"]
     val = args["validationData"]
@@ -506,23 +527,15 @@ async def fitDataset(model, dataset, config=None, **kwargs):
         vys = _targets(model, vy, "fitDataset (validationData)")
         vn = _check_samples(vxs, vys, "fitDataset (validationData)")
         val_arrays = (vxs, vys, _sample_weights(model, vys, None, None, vn, "fitDataset"))
-    history = History()
-    callbacks = [BaseLogger()] + ([ProgbarLogger()] if args["verbose"] else [])
-    callbacks += standardize_callbacks(args["callbacks"]) + [history]
-    cb = CallbackList(callbacks, args["yieldEvery"])
-    names = compiled.metricsNames
-    cb.set(model, {"epochs": epochs, "initialEpoch": int(args["initialEpoch"]), "samples": None,
-                   "steps": per_epoch, "batchSize": None, "verbose": args["verbose"],
-                   "doValidation": val is not None,
-                   "metrics": list(names) + ([f"val_{k}" for k in names] if val is not None else [])})
-    model.stopTraining = False
-    model._fitting = True
+    params = {"epochs": epochs, "initialEpoch": int(args["initialEpoch"]), "samples": None,
+              "steps": per_epoch, "batchSize": None, "verbose": args["verbose"],
+              "doValidation": val is not None}
+    session = _Session(model, compiled, args, params)
     iterator = await dataset.iterator()
-    try:
-        await cb.call("onTrainBegin", {})
+    async with session:
         for epoch in range(int(args["initialEpoch"]), epochs):
             epoch_logs: dict = {}
-            await cb.call("onEpochBegin", epoch, epoch_logs)
+            await session.callbacks.call("onEpochBegin", epoch, epoch_logs)
             batch = 0
             while per_epoch is None or batch < per_epoch:
                 item = await iterator.next()
@@ -534,33 +547,19 @@ async def fitDataset(model, dataset, config=None, **kwargs):
                 xs, ys = _split_element(model, item["value"], "fitDataset")
                 n = xs[0].shape[0]
                 sws = _sample_weights(model, ys, None, args["classWeight"], n, "fitDataset")
-                arrays = xs + ys + sws
-                logs = {"batch": batch, "size": n}
-                await cb.call("onBatchBegin", batch, logs)
-                step = _step(model._train_steps, _train_step, model, compiled, arrays,
-                             len(xs), len(ys))
-                logs.update(_logs(names, step.run(arrays)))
-                await cb.call("onBatchEnd", batch, logs)
-                await cb.maybe_yield(epoch, batch, logs)
+                stop = await session.train_batch(epoch, batch, xs + ys + sws, len(xs), len(ys))
                 batch += 1
-                if model.stopTraining:
+                if stop:
                     break
             if per_epoch is None:
                 iterator = await dataset.iterator()
-            if val is not None:
-                if val_arrays is not None:
-                    val_logs = _evaluate_arrays(model, compiled, *val_arrays,
-                                                int(args["validationBatchSize"]))
-                else:
-                    val_logs = await _evaluate_dataset_logs(model, compiled, val,
-                                                            args["validationBatches"], "fitDataset")
-                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
-            await cb.call("onEpochEnd", epoch, epoch_logs)
-            await cb.maybe_yield(epoch, None, epoch_logs, at_epoch_end=True)
-            if model.stopTraining:
+            val_logs = None
+            if val_arrays is not None:
+                val_logs = _evaluate_arrays(model, compiled, *val_arrays,
+                                            int(args["validationBatchSize"]))
+            elif val is not None:
+                val_logs = await _evaluate_dataset_logs(model, compiled, val,
+                                                        args["validationBatches"], "fitDataset")
+            if await session.end_epoch(epoch, epoch_logs, val_logs):
                 break
-        await cb.call("onTrainEnd", {})
-    finally:
-        model._fitting = False
-    model.history = history
-    return history
+    return session.history
