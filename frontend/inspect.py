@@ -21,7 +21,7 @@ from kiln import codegen
 from kiln.frontend.engine.compiled import trace
 
 from kiln.ir.printer import format_node, value_names
-from kiln.passes import GRAPH_STAGES, fuse, plan_bodies, plan_memory, stages
+from kiln.passes import GRAPH_STAGES, compile_plan, stages
 from kiln.runtime.executable import default_threads, evaluate_constants
 
 GRAPH_STAGE_NAMES = ["frontend"] + [name for name, _ in GRAPH_STAGES]
@@ -45,11 +45,9 @@ def model_graph(model, batch: int = 1, train: bool = False):
 
 
 def _plan(graph, target, threads):
-    optimized = stages(graph, evaluate_constants)[-1][1]
-    plan = fuse(optimized)
+    """The plan compile_graph makes (the same pipeline, the same thread count)."""
     scratch = partial(codegen.scratch_bytes, target=target, threads=threads)
-    plan_bodies(plan, scratch, evaluate=evaluate_constants, threads=threads)
-    return plan_memory(plan, scratch)
+    return compile_plan(graph, scratch, evaluate=evaluate_constants, threads=threads)
 
 
 def kernels_json(plan) -> list[dict]:

@@ -18,8 +18,7 @@ from kiln.ir.verify import verify
 from kiln.passes.cleanup import cse, dce
 from kiln.passes.fold import fold
 from kiln.passes.fusion import fuse
-from kiln.passes import loop_rows
-from kiln.passes.loop_rows import MIN_ROWS, loop_macs, split_rows
+from kiln.passes.loop_rows import row_split, sink_projections
 from kiln.passes.loops import merge_loops, unroll_loops
 from kiln.passes.memory import plan_memory
 from kiln.passes.simplify import simplify
@@ -64,6 +63,7 @@ def compile_plan(graph: Graph, scratch_bytes: Callable = lambda kernel: 0,
         verify(graph)
     if optimize:
         graph = optimize_graph(graph, check, evaluate)
+        graph = sink_projections(graph, threads)    # only for loops that will run as tasks
     plan = fuse(graph, enabled=optimize)
     plan_bodies(plan, scratch_bytes, optimize, check, evaluate, threads)
     return plan_memory(plan, scratch_bytes)
@@ -81,21 +81,10 @@ def plan_bodies(plan: Plan, scratch_bytes: Callable = lambda kernel: 0, optimize
         node = kernel.anchor
         body = node.attrs["body"].graph
         kernel.row_tasks, kernel.row_invariants = 1, frozenset()
-        split = _row_split(node, body, threads) if optimize else None
+        split = row_split(node, body, threads) if optimize else None
         if split is not None:
             body, kernel.row_invariants = split
             kernel.row_tasks = threads
         kernel.subplan = compile_plan(body, scratch_bytes, optimize, check, evaluate)
     return plan
 
-
-def _row_split(node, body, threads):
-    nc, ns = node.attrs["carries"], node.attrs["sequences"]
-    rows_of = [v.shape[0] if v.shape else None for v in body.inputs[:nc + ns]]
-    if threads <= 1 or not rows_of or rows_of[0] is None:
-        return None
-    batch = rows_of[0]
-    if batch % threads or batch // threads < MIN_ROWS or \
-            loop_macs(body, node.attrs["steps"]) < loop_rows.MIN_MACS:
-        return None
-    return split_rows(body, nc, ns, batch, batch // threads)

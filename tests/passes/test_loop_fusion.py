@@ -1,11 +1,17 @@
 """What the compiler makes of recurrent layers: the input projection is one matMul outside the
 loop, and each step of the loop body is as few kernels as the math allows (read from the plan
-tf.inspect reports)."""
+tf.inspect reports). On one thread: with several, a loop that runs as row tasks takes its
+projection back inside (tests/passes/test_loop_rows.py)."""
 import pytest
 
 import kiln as tf
 
 L = tf.layers
+
+
+@pytest.fixture(autouse=True)
+def one_thread(monkeypatch):
+    monkeypatch.setenv("KILN_NUM_THREADS", "1")
 
 
 def plan(layer, shape=(32, 16), batch=32):

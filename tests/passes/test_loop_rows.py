@@ -6,7 +6,7 @@ import kiln.ir as ir
 from kiln.ir.ops.control import Body
 from kiln.passes import compile_plan
 from kiln.passes import loop_rows
-from kiln.passes.loop_rows import split_rows
+from kiln.passes.loop_rows import sink_projections, split_rows
 from kiln.runtime.executable import compile_graph
 from tests import reference
 
@@ -113,3 +113,21 @@ def test_row_split_layers_match_the_reference(monkeypatch):
     for want in (first, second):
         got = model.predict(tf.tensor(x)).dataSync().reshape(want.shape)
         np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-6)
+
+
+def test_row_tasks_compute_their_input_projection_in_the_loop(monkeypatch):
+    """W6's LSTM on two threads: x_t @ kernel + bias moves into the row-split loop body."""
+    import kiln as tf
+
+    monkeypatch.setenv("KILN_NUM_THREADS", "2")
+    model = tf.sequential({"layers": [tf.layers.lstm({"units": 64, "inputShape": [32, 16]})]})
+    kernels = tf.inspect(model, format="json", batch=32)["kernels"]
+    (loop,) = [k for k in kernels if k["kind"] == "loop"]
+    assert [k["kind"] for k in loop["body"]] == ["matmul", "matmul", "pointwise"]
+    assert loop["body"][0]["type"] == "f32[16,256]"         # one task's 16 rows
+    assert [k["kind"] for k in kernels].count("matmul") == 0
+
+
+def test_one_thread_keeps_the_projection_hoisted():
+    g = loop_graph(gated_body())
+    assert sink_projections(g, 1) is g
