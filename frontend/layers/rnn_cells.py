@@ -478,9 +478,6 @@ def _sizes(cell) -> list[int]:
     return list(size) if isinstance(size, (list, tuple)) else [size]
 
 
-CELL_CLASSES = (SimpleRNNCell, GRUCell, LSTMCell, StackedRNNCells)
-
-
 def cell_options(cls) -> set[str]:
     """Every option a cell class accepts (its own and Layer's)."""
     return set(collect_args(cls))
