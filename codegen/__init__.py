@@ -1,7 +1,7 @@
 """kiln.codegen: lower planned graphs to LLVM IR, optimize, and produce machine code."""
 from kiln.codegen.compiler import JitLibrary, assembly, compile_ir, load_object, optimized_module
 from kiln.codegen.kernels import SCRATCH
-from kiln.codegen.lower import ENTRY, buffer_count, lower, split_of
+from kiln.codegen.lower import ENTRY, PROFILE, buffer_count, lower, split_of
 from kiln.codegen.target import Target, host_target, named_target
 
 
@@ -15,6 +15,6 @@ def scratch_bytes(kernel, target: Target, threads: int = 1) -> int:
     return size
 
 
-__all__ = ["ENTRY", "JitLibrary", "Target", "assembly", "buffer_count", "compile_ir",
+__all__ = ["ENTRY", "PROFILE", "JitLibrary", "Target", "assembly", "buffer_count", "compile_ir",
            "host_target", "load_object", "lower", "named_target", "optimized_module",
            "scratch_bytes"]

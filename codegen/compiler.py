@@ -56,6 +56,8 @@ class JitLibrary:
         self._symbols = symbols
 
     def address(self, name: str) -> int:
+        if name not in self._symbols:
+            raise KeyError(f"the compiled library does not export {name!r}")
         return self._symbols[name]
 
 

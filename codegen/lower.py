@@ -33,6 +33,7 @@ from kiln.ir.graph import Value
 from kiln.ir.plan import Kernel, Location, Plan
 
 ENTRY = "kiln_main"
+PROFILE = "kiln_profile"      # with profile=True: int64 cycles per kernel, accumulated
 
 
 @dataclass
@@ -43,6 +44,7 @@ class LoweringContext:
     constants: "ConstantPool"
     plan: Plan
     threads: int = 1
+    profile: bool = False
     prefix: str = ""        # of every function name: nested (loop body) plans share the module
 
 
@@ -87,12 +89,14 @@ def split_of(kernel: Kernel, target: Target, threads: int):
     return PARALLEL[kernel.kind](kernel, target)
 
 
-def lower(plan: Plan, target: Target, threads: int = 1) -> ir.Module:
+def lower(plan: Plan, target: Target, threads: int = 1, profile: bool = False) -> ir.Module:
+    """The module for `plan`. With profile=True the entry point also adds each kernel's
+    elapsed CPU cycles to the exported array `kiln_profile` (one int64 per kernel)."""
     module = ir.Module(name=plan.graph.name)
     module.triple = target.triple
     module.data_layout = str(target.machine.target_data)
     ctx = LoweringContext(module, target, MathLib(module), ConstantPool(module), plan,
-                          threads if not plan.dynamic else 1)
+                          threads if not plan.dynamic else 1, profile)
     functions = [_kernel_function(ctx, k) for k in plan.kernels]
     _entry(ctx, functions)
     return module
@@ -101,7 +105,8 @@ def lower(plan: Plan, target: Target, threads: int = 1) -> ir.Module:
 def lower_nested(ctx: LoweringContext, plan: Plan, prefix: str) -> ir.Function:
     """Lower a loop body's plan into ctx's module: its kernels and an internal entry function
     with the ABI of kiln_main (threads as set by the outer entry point)."""
-    inner = dataclasses.replace(ctx, plan=plan, prefix=ctx.prefix + prefix)
+    # (profiling counts the loop kernel as a whole: the body's kernels are not in the table)
+    inner = dataclasses.replace(ctx, plan=plan, prefix=ctx.prefix + prefix, profile=False)
     functions = [_kernel_function(inner, k) for k in plan.kernels]
     return _entry(inner, functions, name=inner.prefix + "main", nested=True)
 
@@ -129,10 +134,23 @@ def _shape_fn(ctx, kernel: Kernel, b, dims_ptr):
     return lambda v: list(v.shape)
 
 
+def _buffer_locations(plan: Plan, kernel: Kernel) -> list[Location]:
+    """The distinct locations a kernel touches, the values it writes first (the root's first):
+    one pointer argument each.
+    A value read where the root is written (an in-place update) shares the root's pointer,
+    so every pointer argument is truly `noalias` and LLVM sees the in-place access as one."""
+    locations = []
+    for v in kernel.writes + list(kernel.reads):
+        loc = _location(plan, v)
+        if loc not in locations:
+            locations.append(loc)
+    return locations
+
+
 def _kernel_function(ctx: LoweringContext, kernel: Kernel) -> ir.Function:
     plan = ctx.plan
-    params = kernel.writes + list(kernel.reads)
-    arg_types = [PTR] * len(params)
+    locations = _buffer_locations(plan, kernel)
+    arg_types = [PTR] * len(locations)
     has_scratch = kernel.scratch_bytes > 0
     if has_scratch:
         arg_types.append(PTR)
@@ -141,15 +159,14 @@ def _kernel_function(ctx: LoweringContext, kernel: Kernel) -> ir.Function:
                      ctx.prefix + kernel.name)
     fn.linkage = "internal"
     fn.attributes.add("noinline")     # one function per kernel in the machine code too
-    locations = [_location(plan, v) for v in params]
-    for i, arg in enumerate(fn.args[:len(params)]):
-        if locations.count(locations[i]) == 1:
-            arg.add_attribute("noalias")
+    for arg in fn.args[:len(locations)]:
+        arg.add_attribute("noalias")
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     dims_ptr, begin, end = fn.args[-3:]
-    scratch = fn.args[len(params)] if has_scratch else None
+    scratch = fn.args[len(locations)] if has_scratch else None
     # extra results (loop outputs, merged siblings) are addressed like reads, by value
-    buffers = {v: arg for v, arg in zip(params[1:], fn.args[1:len(params)])}
+    buffers = {v: fn.args[locations.index(_location(plan, v))]
+               for v in kernel.extra_roots + list(kernel.reads)}
     body = KernelBody(b, ctx.math, buffers, _shape_fn(ctx, kernel, b, dims_ptr), ctx.constants)
     if split_of(kernel, ctx.target, ctx.threads) is not None:
         body.split = (begin, end)
@@ -208,22 +225,15 @@ def _entry(ctx: LoweringContext, functions, name: str = ENTRY, nested: bool = Fa
             return b.gep(arena, [irutil.i64(loc.offset)], source_etype=I8)
         return load_slot(slots[loc.kind] + loc.index)
 
-    for kernel, kfn in zip(plan.kernels, functions):
-        args = [pointer(_location(plan, v)) for v in kernel.writes + list(kernel.reads)]
-        if kernel.scratch_bytes:
-            args.append(b.gep(arena, [irutil.i64(plan.scratch[kernel.name])], source_etype=I8))
-        args.append(dims)
-        split = split_of(kernel, ctx.target, ctx.threads)
-        if split is None:
-            b.call(kfn, args + [irutil.i64(0), irutil.i64(0)])
-            continue
-        extent, granule = split
-        packed = irutil.entry_alloca(b, ir.ArrayType(PTR, len(args)), f"{kernel.name}.args")
-        for k, value in enumerate(args):
-            b.store(value, b.gep(packed, [irutil.i64(k)], source_etype=PTR))
-        task = _task_trampoline(ctx, kernel, kfn, len(args), extent, granule)
-        b.call(parallel.parallel_for(ctx.module, ctx.threads),
-               [task, packed, irutil.i64(ctx.threads)])
+    counters = _profile_counters(ctx) if ctx.profile else None
+    for number, (kernel, kfn) in enumerate(zip(plan.kernels, functions)):
+        if counters is not None:
+            started = b.call(counters[1], [])
+        _call_kernel(ctx, b, kernel, kfn, pointer, arena, dims)
+        if counters is not None:
+            slot = b.gep(counters[0], [irutil.i64(0), irutil.i64(number)])
+            elapsed = b.sub(b.call(counters[1], []), started)
+            b.store(b.add(b.load(slot, typ=I64), elapsed), slot)
     for i, v in enumerate(g.outputs):
         loc = _location(plan, v)
         if loc != Location("output", i):
@@ -234,6 +244,34 @@ def _entry(ctx: LoweringContext, functions, name: str = ENTRY, nested: bool = Fa
             _memcpy(ctx, b, pointer(dst), pointer(src), v.type.nbytes)
     b.ret(ir.Constant(I32, 0))
     return fn
+
+
+def _call_kernel(ctx: LoweringContext, b, kernel: Kernel, kfn, pointer, arena, dims) -> None:
+    """Call one kernel directly, or through parallel_for when it splits into tasks."""
+    plan = ctx.plan
+    args = [pointer(loc) for loc in _buffer_locations(plan, kernel)]
+    if kernel.scratch_bytes:
+        args.append(b.gep(arena, [irutil.i64(plan.scratch[kernel.name])], source_etype=I8))
+    args.append(dims)
+    split = split_of(kernel, ctx.target, ctx.threads)
+    if split is None:
+        b.call(kfn, args + [irutil.i64(0), irutil.i64(0)])
+        return
+    extent, granule = split
+    packed = irutil.entry_alloca(b, ir.ArrayType(PTR, len(args)), f"{kernel.name}.args")
+    for k, value in enumerate(args):
+        b.store(value, b.gep(packed, [irutil.i64(k)], source_etype=PTR))
+    task = _task_trampoline(ctx, kernel, kfn, len(args), extent, granule)
+    b.call(parallel.parallel_for(ctx.module, ctx.threads), [task, packed, irutil.i64(ctx.threads)])
+
+
+def _profile_counters(ctx: LoweringContext):
+    """(the exported int64 array, llvm.readcyclecounter)."""
+    n = max(len(ctx.plan.kernels), 1)
+    table = ir.GlobalVariable(ctx.module, ir.ArrayType(I64, n), PROFILE)
+    table.initializer = ir.Constant(ir.ArrayType(I64, n), [0] * n)
+    clock = ir.Function(ctx.module, ir.FunctionType(I64, []), "llvm.readcyclecounter")
+    return table, clock
 
 
 def _memcpy(ctx, b, dst, src, nbytes: int):

@@ -75,6 +75,13 @@ class Executable:
         self._buffers_type = ctypes.c_void_p * self._n_buffers
         self._local = threading.local()
 
+    def kernel_cycles(self) -> list[int]:
+        """CPU cycles each kernel has taken over all runs (executables compiled with
+        profile=True only)."""
+        n = len(self.plan.kernels)
+        address = self._library.address(codegen.PROFILE)
+        return list((ctypes.c_int64 * n).from_address(address))
+
     @property
     def arena_bytes(self) -> int:
         return self.plan.arena_bytes
@@ -126,15 +133,17 @@ def evaluate_constants(graph: Graph) -> list[np.ndarray]:
 
 
 def compile_graph(graph: Graph, *, optimize: bool = True, dynamic: bool = False,
-                  target=None, threads: int | None = None) -> Executable:
-    """Plan, lower, and compile `graph` (object code comes from the caches when possible)."""
+                  target=None, threads: int | None = None, profile: bool = False) -> Executable:
+    """Plan, lower, and compile `graph` (object code comes from the caches when possible).
+    profile=True counts CPU cycles per kernel (see Executable.kernel_cycles)."""
     target = target or codegen.host_target()
     threads = 1 if dynamic else (threads or default_threads())
     plan = compile_plan(graph, scratch_bytes=partial(codegen.scratch_bytes, target=target,
                                                      threads=threads),
                         optimize=optimize, evaluate=evaluate_constants, threads=threads)
     plan.dynamic = dynamic
-    text = str(codegen.lower(plan, target, threads))
+    text = str(codegen.lower(plan, target, threads, profile))
     obj = cache.object_code(text, target)
-    library = codegen.load_object(obj, [codegen.ENTRY])
+    exports = [codegen.ENTRY] + ([codegen.PROFILE] if profile else [])
+    library = codegen.load_object(obj, exports)
     return Executable(plan, library, target, threads)
