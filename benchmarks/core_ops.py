@@ -3,7 +3,7 @@ import time — kiln against numpy, measured in the same run (medians).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/core_ops.py
 
-kiln's kernels are single-threaded; numpy is pinned to one thread so the comparison is fair.
+Both run on one thread (OPENBLAS_NUM_THREADS=1, KILN_NUM_THREADS=1) so the comparison is fair.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import tempfile
 import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("KILN_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 

@@ -101,6 +101,10 @@ class KernelBody:
             return self.overrides[v](index)
         if v in self.buffers:
             return self.load(v, index)
+        return self.compute(v, index)
+
+    def compute(self, v: Value, index: Index):
+        """v at index from its node's operands (never from v's own buffer)."""
         node = v.node
         rule = LOWER.get(node.op)
         if rule is None and node.opdef.kind is Kind.ELEMENTWISE:

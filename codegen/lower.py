@@ -15,6 +15,7 @@ trampoline that gives each task its range and its own slice of scratch.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import llvmlite.ir as ir
@@ -44,6 +45,7 @@ class LoweringContext:
     plan: Plan
     threads: int = 1
     profile: bool = False
+    prefix: str = ""        # of every function name: nested (loop body) plans share the module
 
 
 class ConstantPool:
@@ -100,6 +102,15 @@ def lower(plan: Plan, target: Target, threads: int = 1, profile: bool = False) -
     return module
 
 
+def lower_nested(ctx: LoweringContext, plan: Plan, prefix: str) -> ir.Function:
+    """Lower a loop body's plan into ctx's module: its kernels and an internal entry function
+    with the ABI of kiln_main (its threads argument caps its parallel kernels)."""
+    # (profiling counts the loop kernel as a whole: the body's kernels are not in the table)
+    inner = dataclasses.replace(ctx, plan=plan, prefix=ctx.prefix + prefix, profile=False)
+    functions = [_kernel_function(inner, k) for k in plan.kernels]
+    return _entry(inner, functions, name=inner.prefix + "main", nested=True)
+
+
 def _location(plan: Plan, v: Value) -> Location:
     return plan.locations[plan.aliases.get(v, v)] if v not in plan.locations else plan.locations[v]
 
@@ -124,11 +135,12 @@ def _shape_fn(ctx, kernel: Kernel, b, dims_ptr):
 
 
 def _buffer_locations(plan: Plan, kernel: Kernel) -> list[Location]:
-    """The distinct locations a kernel touches, the root's first: one pointer argument each.
+    """The distinct locations a kernel touches, the values it writes first (the root's first):
+    one pointer argument each.
     A value read where the root is written (an in-place update) shares the root's pointer,
     so every pointer argument is truly `noalias` and LLVM sees the in-place access as one."""
     locations = []
-    for v in [kernel.root] + list(kernel.reads):
+    for v in kernel.writes + list(kernel.reads):
         loc = _location(plan, v)
         if loc not in locations:
             locations.append(loc)
@@ -143,7 +155,8 @@ def _kernel_function(ctx: LoweringContext, kernel: Kernel) -> ir.Function:
     if has_scratch:
         arg_types.append(PTR)
     arg_types += [PTR, I64, I64]   # dims, split range [begin, end)
-    fn = ir.Function(ctx.module, ir.FunctionType(irutil.VOID, arg_types), kernel.name)
+    fn = ir.Function(ctx.module, ir.FunctionType(irutil.VOID, arg_types),
+                     ctx.prefix + kernel.name)
     fn.linkage = "internal"
     fn.attributes.add("noinline")     # one function per kernel in the machine code too
     for arg in fn.args[:len(locations)]:
@@ -151,7 +164,9 @@ def _kernel_function(ctx: LoweringContext, kernel: Kernel) -> ir.Function:
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     dims_ptr, begin, end = fn.args[-3:]
     scratch = fn.args[len(locations)] if has_scratch else None
-    buffers = {v: fn.args[locations.index(_location(plan, v))] for v in kernel.reads}
+    # extra results (loop outputs, merged siblings) are addressed like reads, by value
+    buffers = {v: fn.args[locations.index(_location(plan, v))]
+               for v in kernel.extra_roots + list(kernel.reads)}
     body = KernelBody(b, ctx.math, buffers, _shape_fn(ctx, kernel, b, dims_ptr), ctx.constants)
     if split_of(kernel, ctx.target, ctx.threads) is not None:
         body.split = (begin, end)
@@ -163,7 +178,7 @@ def _kernel_function(ctx: LoweringContext, kernel: Kernel) -> ir.Function:
 def _task_trampoline(ctx: LoweringContext, kernel: Kernel, kfn: ir.Function, n_args: int,
                      extent: int, granule: int) -> ir.Function:
     """task(ctx_args, i): call the kernel on task i's share of the split axis."""
-    fn = ir.Function(ctx.module, parallel.TASK_TYPE, f"{kernel.name}.task")
+    fn = ir.Function(ctx.module, parallel.TASK_TYPE, f"{ctx.prefix}{kernel.name}.task")
     fn.linkage = "internal"
     args_ptr, index = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
@@ -187,9 +202,11 @@ def _task_trampoline(ctx: LoweringContext, kernel: Kernel, kfn: ir.Function, n_a
     return fn
 
 
-def _entry(ctx: LoweringContext, functions) -> ir.Function:
+def _entry(ctx: LoweringContext, functions, name: str = ENTRY, nested: bool = False):
     plan, g = ctx.plan, ctx.plan.graph
-    fn = ir.Function(ctx.module, ir.FunctionType(I32, [PTR, PTR, I32]), ENTRY)
+    fn = ir.Function(ctx.module, ir.FunctionType(I32, [PTR, PTR, I32]), name)
+    if nested:
+        fn.linkage = "internal"
     bufs, dims, threads = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     n_in, n_out = len(g.inputs), len(g.outputs)

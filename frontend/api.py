@@ -14,6 +14,7 @@ from kiln.frontend.engine.layer import InputSpec, Layer, LayerVariable
 from kiln.frontend.engine.sequential import Sequential
 from kiln.frontend.engine.symbolic import SymbolicTensor
 from kiln.frontend.layers import factories
+from kiln.frontend.layers.recurrent import RNN
 from kiln.frontend.ops import PUBLIC as OPS
 from kiln.frontend.training import callbacks, losses, metrics, optimizers
 
@@ -81,6 +82,7 @@ NAMESPACE = {
     "Sequential": Sequential,
     "SymbolicTensor": SymbolicTensor,
     "InputSpec": InputSpec,
+    "RNN": RNN,
     "InputLayer": InputLayer,
     "Layer": Layer,
     "LayerVariable": LayerVariable,

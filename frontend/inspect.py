@@ -21,7 +21,7 @@ from kiln import codegen
 from kiln.frontend.engine.compiled import trace
 
 from kiln.ir.printer import format_node, value_names
-from kiln.passes import GRAPH_STAGES, fuse, plan_memory, stages
+from kiln.passes import GRAPH_STAGES, compile_plan, stages
 from kiln.runtime.executable import default_threads, evaluate_constants
 
 GRAPH_STAGE_NAMES = ["frontend"] + [name for name, _ in GRAPH_STAGES]
@@ -45,9 +45,9 @@ def model_graph(model, batch: int = 1, train: bool = False):
 
 
 def _plan(graph, target, threads):
-    optimized = stages(graph, evaluate_constants)[-1][1]
-    plan = fuse(optimized)
-    return plan_memory(plan, partial(codegen.scratch_bytes, target=target, threads=threads))
+    """The plan compile_graph makes (the same pipeline, the same thread count)."""
+    scratch = partial(codegen.scratch_bytes, target=target, threads=threads)
+    return compile_plan(graph, scratch, evaluate=evaluate_constants, threads=threads)
 
 
 def kernels_json(plan) -> list[dict]:
@@ -59,10 +59,13 @@ def kernels_json(plan) -> list[dict]:
             tag = plan.graph.provenance.get(n)
             if tag and tag not in layers:
                 layers.append(tag)
-        result.append({"name": k.name, "kind": k.kind, "root": names[k.root],
-                       "type": str(k.root.type), "nodes": [format_node(n, names) for n in k.nodes],
-                       "ops": [n.op for n in k.nodes], "layers": layers,
-                       "reads": [names[v] for v in k.reads]})
+        entry = {"name": k.name, "kind": k.kind, "root": names[k.root],
+                 "type": str(k.root.type), "nodes": [format_node(n, names) for n in k.nodes],
+                 "ops": [n.op for n in k.nodes], "layers": layers,
+                 "reads": [names[v] for v in k.reads]}
+        if k.subplan is not None:
+            entry["body"] = kernels_json(k.subplan)     # a loop's kernels, run once per step
+        result.append(entry)
     return result
 
 
@@ -86,13 +89,21 @@ def memory_json(plan) -> dict:
 
 
 def _fusion_text(plan) -> str:
-    lines = []
-    for k in kernels_json(plan):
-        layers = f"  layers: {', '.join(k['layers'])}" if k["layers"] else ""
-        lines.append(f"{k['name']} {k['kind']} -> {k['root']} : {k['type']}{layers}")
-        lines += [f"    {n}" for n in k["nodes"]]
+    lines = _kernel_lines(kernels_json(plan), "")
     lines.append(f"{len(plan.kernels)} kernels")
     return "\n".join(lines)
+
+
+def _kernel_lines(kernels, indent) -> list[str]:
+    lines = []
+    for k in kernels:
+        layers = f"  layers: {', '.join(k['layers'])}" if k["layers"] else ""
+        lines.append(f"{indent}{k['name']} {k['kind']} -> {k['root']} : {k['type']}{layers}")
+        lines += [f"{indent}    {n}" for n in k["nodes"]]
+        if "body" in k:
+            lines.append(f"{indent}    body, per step:")
+            lines += _kernel_lines(k["body"], indent + "        ")
+    return lines
 
 
 def _memory_text(plan) -> str:

@@ -2,6 +2,7 @@
 from kiln.ir import ops  # noqa: F401  (registers every op)
 from kiln.ir import gradients  # noqa: F401,E402  (attaches the gradient rules)
 from kiln.ir import nn_gradients  # noqa: F401,E402  (and those of conv, pool, resize)
+from kiln.ir import loop_grad  # noqa: F401,E402  (and the loop's)
 from kiln.ir.autodiff import gradients as grad_graph
 from kiln.ir.builder import Builder, rebuild
 from kiln.ir.dtypes import DType, as_dtype, bool_, float32, int32

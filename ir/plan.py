@@ -7,6 +7,9 @@ kernel its loop structure (a reduction, a matMul, a cumsum, a concat); all other
 are elementwise or movement ops inlined as the anchor's prologue (its operand expressions) or
 epilogue (the expression from the anchor's result to the root).
 
+A loop kernel (kind 'loop') writes every result of its loop node (`root` and `extra_roots`)
+and runs `subplan`, the planned body, once per step.
+
 The memory planner then gives every materialized value a Location: a caller buffer (graph
 input, output or param) or an offset into the one arena that holds every intermediate.
 """
@@ -20,7 +23,7 @@ from kiln.ir.graph import Graph, Node, Value
 @dataclass
 class Kernel:
     name: str
-    kind: str                  # 'pointwise' | 'reduce' | 'matmul' | 'scan' | 'concat' | 'row' ...
+    kind: str                  # 'pointwise' | 'reduce' | 'matmul' | 'scan' | 'concat' | 'row' | 'loop'
     root: Value                # the materialized value this kernel writes
     anchor: Node | None        # the node that shapes the loop nest (None for pointwise)
     nodes: list[Node]          # every node evaluated inside, in topological order
@@ -28,6 +31,16 @@ class Kernel:
     scratch_bytes: int = 0     # temporary memory the kernel needs while it runs
     collapsed: bool = False    # pointwise only: dims merged where all operands agree
     phases: list["Kernel"] = field(default_factory=list)   # 'row': its reductions, in order
+    extra_roots: list[Value] = field(default_factory=list)  # more values written (loop results,
+                                                            # merged pointwise siblings)
+    subplan: "Plan | None" = None  # loop only: the planned body
+    row_tasks: int = 1             # loop only: tasks, each running the loop on its rows
+    row_invariants: frozenset = frozenset()   # loop only: invariants split by rows too
+
+    @property
+    def writes(self) -> list[Value]:
+        """Every value this kernel writes: root first."""
+        return [self.root] + self.extra_roots
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,6 @@ class Plan:
 
     def kernel_of(self, value: Value) -> Kernel | None:
         for k in self.kernels:
-            if k.root is value:
+            if any(v is value for v in k.writes):
                 return k
         return None

@@ -5,7 +5,8 @@
     %2 = matMul(%0, %1) {transposeA=false, transposeB=false} : f32[2,4]
     return %2
 
-Values are numbered in node order, so the text depends only on the graph's structure.
+Values are numbered in node order, so the text depends only on the graph's structure. A loop's
+body is printed indented under the loop, with its own numbering.
 """
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ def format_attr(value) -> str:
         return str(value)
     if isinstance(value, float):
         return repr(value)
+    if type(value).__name__ == "Body":
+        return "{...}"
     return repr(value)
 
 
@@ -53,10 +56,15 @@ def value_names(graph: Graph) -> dict:
     return names
 
 
-def format_graph(graph: Graph) -> str:
+def format_graph(graph: Graph, indent: str = "") -> str:
     names = value_names(graph)
-    lines = [format_node(node, names) for node in graph.nodes]
-    lines.append("return " + ", ".join(names[v] for v in graph.outputs))
+    lines = []
+    for node in graph.nodes:
+        lines.append(indent + format_node(node, names))
+        body = node.attrs.get("body") if node.op == "loop" else None
+        if body is not None:
+            lines.append(format_graph(body.graph, indent + "    "))
+    lines.append(indent + "return " + ", ".join(names[v] for v in graph.outputs))
     for p, v in graph.updates:
-        lines.append(f"update {names[p]} <- {names[v]}")
+        lines.append(f"{indent}update {names[p]} <- {names[v]}")
     return "\n".join(lines)

@@ -3,7 +3,8 @@
 1. every operand is produced by a node of the graph that comes earlier (no dangling values,
    no cycles: the node list is a topological order);
 2. every node's recorded types equal what its op's shape rule computes now;
-3. inputs, params, outputs and updates are values of the graph, of the right kind.
+3. inputs, params, outputs and updates are values of the graph, of the right kind;
+4. the body of every loop satisfies 1-3 itself.
 Each failure names the offending node by its printed line and says how to fix it.
 """
 from __future__ import annotations
@@ -38,6 +39,11 @@ def verify(graph: Graph) -> Graph:
         if list(expected) != actual:
             raise VerifyError(f"`{where}` records types {actual} but its shape rule gives "
                               f"{list(expected)}")
+        if node.op == "loop":
+            try:
+                verify(node.attrs["body"].graph)
+            except VerifyError as e:
+                raise VerifyError(f"in the body of `{where}`: {e}") from None
         defined.update(node.outputs)
     for kind, values, op in [("input", graph.inputs, "input"), ("param", graph.params, "param")]:
         for v in values:

@@ -12,6 +12,10 @@ A value is materialized when it is a graph boundary (input, param, output, updat
 is an anchor's result not absorbed by an epilogue, when more than one node reads it (to avoid
 recomputation), or when its reader needs a buffer. Source ops without operands that are cheap
 to recompute (constants, iota, counter-based random numbers) are always inlined.
+
+Finally, a pointwise kernel whose results only a later pointwise kernel of the same shape reads,
+element by element at that kernel's own index, is merged into it: one loop writes both values
+(an LSTM step's new cell state and its new output are one kernel).
 """
 from __future__ import annotations
 
@@ -25,13 +29,14 @@ ANCHORS = {Kind.REDUCE: "reduce", Kind.CONTRACTION: "matmul", Kind.SCAN: "scan",
            Kind.SCATTER: "scatter", "concat": "concat", "conv": "conv",
            "convBackpropInput": "convInput", "convBackpropFilter": "convFilter", "pool": "pool",
            "maxPoolGrad": "poolGrad", "avgPoolGrad": "poolGrad", "resize": "resize",
-           "resizeGrad": "resizeGrad"}
+           "resizeGrad": "resizeGrad", Kind.CONTROL: "loop"}
 # Scatter kernels (convFilter, poolGrad, resizeGrad) finish no element before the end: no epilogue.
 EPILOGUE_ANCHORS = {"reduce", "matmul", "conv", "convInput", "pool", "resize"}
 # Anchors whose float32 results are kept in the root's buffer while the epilogue runs.
 FLOAT_ROOT_ANCHORS = {"matmul", "conv", "convInput", "pool", "resize"}
 BUFFER_OPERANDS = {"matmul", "conv", "convInput", "convFilter", "pool", "poolGrad", "resize",
-                   "resizeGrad"}
+                   "resizeGrad", "loop"}
+MULTI_RESULT = {"loop"}     # one kernel writes every result of the anchor
 
 
 def anchor_kind(node: Node) -> str | None:
@@ -57,7 +62,55 @@ def fuse(graph: Graph, enabled: bool = True) -> Plan:
         materialized.add(conflict)   # a second anchor in one kernel: give it its own buffer
     if enabled:
         kernels = merge_rows(kernels, users, boundary)
+        kernels = _merge_siblings(kernels)
     return Plan(graph=graph, kernels=kernels, aliases=aliases)
+
+
+def _merge_siblings(kernels: list[Kernel]) -> list[Kernel]:
+    kernels = list(kernels)
+    i = 0
+    while i < len(kernels):
+        later = kernels[i]
+        for j in range(i - 1, -1, -1):
+            if _mergeable(kernels[j], later, kernels[j + 1:i]):
+                kernels[i] = _merged(kernels[j], later)
+                del kernels[j]
+                i -= 1
+                break
+        else:
+            i += 1
+    return kernels
+
+
+def _mergeable(first: Kernel, later: Kernel, between: list[Kernel]) -> bool:
+    """`later` can compute `first`'s values itself: both pointwise over one shape, `later`
+    reads them only through elementwise nodes of that shape (so at the index it is writing),
+    and no kernel in between reads them."""
+    if first.kind != "pointwise" or later.kind != "pointwise":
+        return False
+    shape = later.root.shape
+    written = set(first.writes)
+    if any(v.shape != shape for v in first.writes + later.writes):
+        return False
+    if not written & set(later.reads):
+        return False
+    if any(v in written for k in between for v in k.reads):
+        return False
+    downstream = set(written)
+    for node in later.nodes:
+        if any(v in downstream for v in node.inputs):
+            if node.opdef.kind is not Kind.ELEMENTWISE or node.outputs[0].shape != shape:
+                return False
+            downstream.update(node.outputs)
+    return True
+
+
+def _merged(first: Kernel, later: Kernel) -> Kernel:
+    written = set(first.writes)
+    nodes = list(dict.fromkeys(first.nodes + later.nodes))
+    reads = [v for v in dict.fromkeys(first.reads + later.reads) if v not in written]
+    return Kernel(name=later.name, kind="pointwise", root=later.root, anchor=None, nodes=nodes,
+                  reads=reads, extra_roots=first.writes + later.extra_roots)
 
 
 def _choose_materialized(graph, users, boundary, enabled) -> set[Value]:
@@ -94,6 +147,12 @@ def _form_kernels(graph, materialized, boundary):
     aliases: dict[Value, Value] = {}
     for node in graph.nodes:
         if node.op in BOUNDARY_OPS:
+            continue
+        if anchor_kind(node) in MULTI_RESULT:
+            kernels.append(Kernel(name=f"k{len(kernels)}", kind=anchor_kind(node),
+                                  root=node.outputs[0], anchor=node, nodes=[node],
+                                  reads=list(dict.fromkeys(node.inputs)),
+                                  extra_roots=list(node.outputs[1:])))
             continue
         for root in node.outputs:
             if root not in materialized:

@@ -37,7 +37,7 @@ def plan_memory(plan: Plan, scratch_bytes: Callable = lambda kernel: 0) -> Plan:
     for p, v in _in_place_updates(plan):
         locations[v] = locations[p]     # the kernel writes the new value over the old one
 
-    producer = {k.root: step for step, k in enumerate(plan.kernels)}
+    producer = {v: step for step, k in enumerate(plan.kernels) for v in k.writes}
     last_use: dict = {}
     for step, k in enumerate(plan.kernels):
         for v in k.reads:
@@ -50,12 +50,12 @@ def plan_memory(plan: Plan, scratch_bytes: Callable = lambda kernel: 0) -> Plan:
     # (name, size, first, last) for every arena item
     items = []
     for k in plan.kernels:
-        v = k.root
-        if v in locations:
-            continue
-        first = producer[v]
-        last = max(last_use.get(v, first), first)
-        items.append((v, _aligned(v.type.nbytes), first, last))
+        for v in k.writes:
+            if v in locations:
+                continue
+            first = producer[v]
+            last = max(last_use.get(v, first), first)
+            items.append((v, _aligned(v.type.nbytes), first, last))
     for step, k in enumerate(plan.kernels):
         k.scratch_bytes = scratch_bytes(k)
         if k.scratch_bytes:
@@ -99,10 +99,12 @@ def plan_memory(plan: Plan, scratch_bytes: Callable = lambda kernel: 0) -> Plan:
 def _in_place_updates(plan: Plan):
     """Updates (param, value) whose kernel can write straight into the param's buffer: the
     kernel is elementwise over the param's shape (so it reads each old element exactly where
-    it writes the new one) and no later kernel reads the param's old value."""
+    it writes the new one) and no later kernel reads the param's old value. A merged kernel
+    stores its values one after another at each index, so a value it stores before it reads
+    the param for another value cannot take the param's place."""
     from kiln.ir.registry import Kind
 
-    step_of = {k.root: i for i, k in enumerate(plan.kernels)}
+    step_of = {v: i for i, k in enumerate(plan.kernels) for v in k.writes}
     result = []
     for p, v in plan.graph.updates:
         step = step_of.get(v)
@@ -114,9 +116,34 @@ def _in_place_updates(plan: Plan):
             continue
         readers = [i for i, k in enumerate(plan.kernels)
                    if p in k.reads or any(plan.aliases.get(r) is p for r in k.reads)]
-        if any(i > step for i in readers):
+        if any(i > step for i in readers) or _loads_after_storing(kernel, v, p):
             continue
         if any(q is p for q, _ in result):
             continue
         result.append((p, v))
     return result
+
+
+def _loads_after_storing(kernel, v, p) -> bool:
+    """Whether `kernel` loads p (at some index) for a value it stores after v there."""
+    if not kernel.extra_roots:
+        return False
+    position = {id(n): i for i, n in enumerate(kernel.nodes)}
+    order = sorted(kernel.writes, key=lambda w: position[id(w.node)])
+    inline = {id(n) for n in kernel.nodes}
+    for k, w in enumerate(order):
+        if k <= order.index(v):
+            continue
+        stored_before = set(order[:k])       # evaluated from registers, not reloaded
+        stack, seen = [w.node], set()
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            for x in node.inputs:
+                if x is p:
+                    return True
+                if x not in stored_before and id(x.node) in inline:
+                    stack.append(x.node)
+    return False

@@ -52,9 +52,14 @@ def run(op: str, arrays: list[np.ndarray], attrs: dict) -> list[np.ndarray]:
     key = (op, akey, tuple(a.shape for a in arrays), tuple(a.dtype.char for a in arrays))
     exe = _static.get(key)
     if exe is None:
-        exe = _compile(arrays, lambda b, values: [b.op(op, *values, **attrs)])
+        exe = _compile(arrays, lambda b, values: _results(b.op(op, *values, **attrs)))
         _static[key] = exe
     return _call(exe, arrays)
+
+
+def _results(out) -> list:
+    """Builder.op's result as a list (a multi-output op, such as a loop, gives a tuple)."""
+    return list(out) if isinstance(out, tuple) else [out]
 
 
 def run_traced(key, arrays: list[np.ndarray], build) -> list[np.ndarray]:

@@ -140,7 +140,7 @@ def compile_graph(graph: Graph, *, optimize: bool = True, dynamic: bool = False,
     threads = 1 if dynamic else (threads or default_threads())
     plan = compile_plan(graph, scratch_bytes=partial(codegen.scratch_bytes, target=target,
                                                      threads=threads),
-                        optimize=optimize, evaluate=evaluate_constants)
+                        optimize=optimize, evaluate=evaluate_constants, threads=threads)
     plan.dynamic = dynamic
     text = str(codegen.lower(plan, target, threads, profile))
     obj = cache.object_code(text, target)

@@ -151,6 +151,22 @@ def run_node(node, args, wide=True):
         return np.asarray(table[op]())
 
 
+def run_loop(node, args, wide=True):
+    """A loop node: run its body step by step (the definition of the op's semantics)."""
+    a = node.attrs
+    body, steps, nc, ns = a["body"].graph, a["steps"], a["carries"], a["sequences"]
+    carries, sequences, invariants = args[:nc], args[nc:nc + ns], args[nc + ns:]
+    stacked = [np.zeros(v.shape, _np_dtype(v.dtype, wide)) for v in node.outputs[nc:]]
+    for i in range(steps):
+        t = steps - 1 - i if a["reverse"] else i
+        results = evaluate(body, list(carries) + [s[t] for s in sequences] + list(invariants),
+                           wide=wide)
+        carries = results[:nc]
+        for out, value in zip(stacked, results[nc:]):
+            out[t] = value
+    return list(carries) + stacked
+
+
 def evaluate(graph, inputs, params=(), wide=True):
     """Outputs of `graph` for numpy `inputs` and `params` (float64 arithmetic if wide)."""
     values = {}
@@ -161,7 +177,8 @@ def evaluate(graph, inputs, params=(), wide=True):
     for node in graph.nodes:
         if node.op in ("input", "param"):
             continue
-        result = run_node(node, [values[v] for v in node.inputs], wide)
-        values[node.outputs[0]] = np.asarray(result).astype(
-            _np_dtype(node.outputs[0].dtype, wide)).reshape(node.outputs[0].shape)
+        args = [values[v] for v in node.inputs]
+        results = run_loop(node, args, wide) if node.op == "loop" else [run_node(node, args, wide)]
+        for out, result in zip(node.outputs, results):
+            values[out] = np.asarray(result).astype(_np_dtype(out.dtype, wide)).reshape(out.shape)
     return [values[v] for v in graph.outputs]

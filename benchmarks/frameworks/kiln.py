@@ -12,7 +12,8 @@ What it measures mirrors tfjs/bench.js:
           epoch times from the onEpochBegin / onEpochEnd callbacks
 The LSTM uses 'recurrentActivation': 'sigmoid' (TF.js's default is hardSigmoid), as
 every framework here does. Weights come from workloads.py in TF.js layout, loaded
-with model.setWeights. Once kiln has a thread setting, record it in `threads`.
+with model.setWeights. `threads` records the thread count kiln's kernels use
+(KILN_NUM_THREADS, else the CPU count).
 """
 
 import asyncio
@@ -114,7 +115,9 @@ def measure(workload, arrays, options):
         variants = measure_training(tf, model, workload, arrays)
     else:
         variants = measure_inference(tf, model, workload, arrays, options)
-    return {"variants": variants, "notes": [], "threads": {"cpu_count": os.cpu_count()},
+    from kiln.runtime.executable import default_threads
+    return {"variants": variants, "notes": [],
+            "threads": {"kiln": default_threads(), "cpu_count": os.cpu_count()},
             "versions": {"kiln": getattr(tf, "__version__", "unknown")}}
 
 

@@ -1,6 +1,6 @@
 """Kernel templates, one per kernel kind: each emits the loop nest of one Kernel."""
-from kiln.codegen.kernels import (concat, conv, conv_backprop, matmul, pointwise, pool, reduce,
-                                  resize, row, scan, scatter)
+from kiln.codegen.kernels import (concat, conv, conv_backprop, loop, matmul, pointwise, pool,
+                                  reduce, resize, row, scan, scatter)
 
 TEMPLATES = {
     "pointwise": pointwise.emit,
@@ -17,6 +17,7 @@ TEMPLATES = {
     "poolGrad": pool.emit,
     "resize": resize.emit,
     "resizeGrad": resize.emit,
+    "loop": loop.emit,
 }
 
 # kind -> fn(kernel, target) -> (extent, granule) when the kernel is worth running in
@@ -27,6 +28,7 @@ PARALLEL = {
     "conv": conv.parallel_split,
     "pool": pool.parallel_split,
     "convInput": conv_backprop.parallel_split,
+    "loop": loop.parallel_split,
 }
 
 SCRATCH = {
@@ -35,4 +37,5 @@ SCRATCH = {
     "conv": conv.scratch_bytes,
     "convInput": conv_backprop.scratch_bytes,
     "convFilter": conv_backprop.scratch_bytes,
+    "loop": loop.scratch_bytes,
 }

@@ -7,7 +7,7 @@ fused multiply-adds. Two drivers feed it:
   packed  (the general case) BLIS-style blocking: for each NC-wide column block and KC-deep
           slice, B is packed into NR-wide panels and A into MR-tall panels (zero-padded at
           the edges), so the micro-kernel streams contiguous, cache-resident memory.
-  direct  (few rows, B not transposed, e.g. batch-1 inference): A is read in place, B's full
+  direct  (up to DIRECT_MAX_ROWS rows, B not transposed): A is read in place, B's full
           panels are read in place row by row, only B's ragged last panel is packed.
 
 After a tile's last K slice, the kernel's elementwise epilogue (bias, activation, residual
@@ -27,7 +27,7 @@ from kiln.codegen.mathlib import f32
 from kiln.ir.dtypes import float32
 from kiln.ir.ops.linalg import matmul_dims
 
-DIRECT_MAX_ROWS = 12
+DIRECT_MAX_ROWS = 256     # measured: reading B in place beats packing up to here (any K, N)
 
 
 @dataclass(frozen=True)

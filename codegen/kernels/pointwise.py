@@ -1,4 +1,5 @@
-"""Pointwise kernels: one loop nest over the root's shape, the covered nodes inlined.
+"""Pointwise kernels: one loop nest over the root's shape, the covered nodes inlined; a
+merged kernel stores several values of that shape in the same loop.
 
 When every covered node is elementwise, adjacent dimensions that every operand treats alike
 (all broadcast or all present) are merged first, so `x + bias` over [N, H, W, C] becomes a
@@ -62,11 +63,27 @@ def emit(ctx, kernel, body, out_ptr, scratch):
     b = body.b
     if body.split is None or not shape:
         with loop_nest(b, shape) as multi:
-            index = Index(b, shape, multi=multi)
-            body.store(out_ptr, root.dtype, index.linear, body.value(root, index))
+            _store_results(body, kernel, out_ptr, Index(b, shape, multi=multi))
         return
     begin, end = body.split
     with counted_loop(b, end, start=begin, name="p0") as first:
         with loop_nest(b, shape[1:]) as rest:
-            index = Index(b, shape, multi=[first] + rest)
-            body.store(out_ptr, root.dtype, index.linear, body.value(root, index))
+            _store_results(body, kernel, out_ptr, Index(b, shape, multi=[first] + rest))
+
+
+def _store_results(body, kernel, out_ptr, index):
+    """Store every value the kernel writes at `index`. A merged kernel (see passes.fusion)
+    computes its values in dependency order; later ones reuse the earlier ones' registers
+    (they read them only at this same index)."""
+    root = kernel.root
+    if not kernel.extra_roots:
+        body.store(out_ptr, root.dtype, index.linear, body.value(root, index))
+        return
+    position = {id(n): i for i, n in enumerate(kernel.nodes)}
+    for v in sorted(kernel.writes, key=lambda v: position[id(v.node)]):
+        value = body.compute(v, index)
+        pointer = out_ptr if v is root else body.buffers[v]
+        body.store(pointer, v.dtype, index.linear, value)
+        body.overrides[v] = lambda _index, value=value: value
+    for v in kernel.extra_roots:
+        del body.overrides[v]

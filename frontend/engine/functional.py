@@ -192,6 +192,21 @@ class LayersModel(Layer):
         for w, value in zip(mine, weights):
             w.write(value)
 
+    @property
+    def stateful(self) -> bool:
+        """True if any layer keeps state across calls (TF.js's Container.stateful)."""
+        return any(getattr(layer, "stateful", False) for layer in getattr(self, "_layers", []))
+
+    @stateful.setter
+    def stateful(self, value) -> None:
+        """A model's statefulness follows its layers (Layer.__init__ assigns False)."""
+
+    def resetStates(self) -> None:
+        """Reset the states of every stateful layer."""
+        for layer in self.layers:
+            if getattr(layer, "stateful", False):
+                layer.resetStates()
+
     def countParams(self) -> int:
         return sum(layer.countParams() for layer in self.layers)
 
@@ -307,20 +322,35 @@ class LayersModel(Layer):
             self._predict_cache[key] = fn
         return fn
 
+    PREDICT_ARGS = {"batchSize": 32, "verbose": False, "steps": None}
+
     def predict(self, x, config=None, **kwargs):
         """Outputs for x (a Tensor, a list of Tensors, or arrays), in batches of batchSize."""
-        from kiln.frontend.engine.config import parse_args
-
-        args = parse_args("predict", {"batchSize": 32, "verbose": False, "steps": None},
-                          config, kwargs)
-        batch_size = int(args["batchSize"])
-        if batch_size <= 0:
-            raise ValueError(f"predict: batchSize must be positive, got {batch_size}")
+        if config is None and not kwargs:
+            batch_size = 32
+        else:
+            from kiln.frontend.engine.config import parse_args
+            batch_size = int(parse_args("predict", self.PREDICT_ARGS, config, kwargs)["batchSize"])
+            if batch_size <= 0:
+                raise ValueError(f"predict: batchSize must be positive, got {batch_size}")
         self._check_disposed()
-        arrays = self._standardize_inputs(x, "predict")
+        arrays = self._fast_inputs(x)
+        if arrays is None:
+            arrays = self._standardize_inputs(x, "predict")
         outs = self.predict_arrays(arrays, batch_size)
-        tensors = [Tensor(o) for o in outs]
+        tensors = [Tensor.wrap(o) for o in outs]
         return tensors[0] if len(tensors) == 1 else tensors
+
+    def _fast_inputs(self, x):
+        """The common case without conversions: one float32 Tensor whose shape matches a
+        compiled signature (anything else goes through _standardize_inputs' checks)."""
+        if type(x) is not Tensor or len(self.inputs) != 1:
+            return None
+        data = x._data
+        if data is None or data.dtype.char != "f" or \
+                ((data.shape,), ("<f4",), False) not in self._predict_cache:
+            return None
+        return [data]
 
     def predict_arrays(self, arrays, batch_size) -> list[np.ndarray]:
         n = arrays[0].shape[0] if arrays[0].ndim else 1

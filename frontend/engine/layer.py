@@ -15,8 +15,8 @@ import numpy as np
 
 from kiln.frontend.engine.compiled import CompiledFunction
 from kiln.frontend.engine.config import collect_args, parse_args
-from kiln.frontend.engine.naming import (VALID_TENSOR_NAME, default_layer_name,
-                                         unique_tensor_name)
+from kiln.frontend.engine.naming import (VALID_TENSOR_NAME, current_scope,
+                                         default_layer_name, name_scope, unique_tensor_name)
 from kiln.frontend.engine.symbolic import Node, SymbolicTensor
 from kiln.frontend.ops.convert import convert
 from kiln.frontend.ops.dispatch import _freeze
@@ -186,16 +186,16 @@ class Layer(Serializable):
                   trainable=True, constraint=None, getInitializerFunc=None) -> LayerVariable:
         from kiln.frontend.initializers import get_initializer
 
-        if any(w.originalName == f"{self.name}/{name}" for w in self._trainableWeights
+        full_name = f"{current_scope() or self.name}/{name}"
+        if any(w.originalName == full_name for w in self._trainableWeights
                + self._nonTrainableWeights):
             raise ValueError(f"layer {self.name!r}: duplicate weight name {name!r}")
-        if not VALID_TENSOR_NAME.match(f"{self.name}/{name}"):
+        if not VALID_TENSOR_NAME.match(full_name):
             raise ValueError(f"layer {self.name!r}: invalid weight name {name!r}")
         dtype = dtype or self.dtype
         init = get_initializer(initializer or "glorotUniform", f"layer {self.name!r}")
         value = init.apply([int(d) for d in shape], dtype)
-        weight = LayerVariable(value, dtype, f"{self.name}/{name}", trainable, constraint,
-                               regularizer)
+        weight = LayerVariable(value, dtype, full_name, trainable, constraint, regularizer)
         (self._trainableWeights if trainable else self._nonTrainableWeights).append(weight)
         if regularizer is not None:
             self._losses.append(lambda w=weight, r=regularizer: r.apply(w.read()))
@@ -240,7 +240,8 @@ class Layer(Serializable):
     def _maybe_build(self, input_shapes) -> None:
         if self.built:
             return
-        self.build(_single(input_shapes))
+        with name_scope(self.name):
+            self.build(_single(input_shapes))
         self.built = True
         if self.initialWeights is not None:
             self.setWeights(self.initialWeights)
@@ -326,17 +327,31 @@ class Layer(Serializable):
         flat = _flat(inputs)
         self.assertInputCompatibility(inputs)
         self._maybe_build([x.shape for x in flat])
-        key = (tuple(tuple(x.shape) for x in flat), tuple(x.dtype for x in flat),
-               isinstance(inputs, (list, tuple)), _freeze(_plain_kwargs(kwargs)))
+        # Tensors among the kwargs (a mask) are inputs of the compiled function too, so that
+        # one compilation serves new values of the same shape.
+        tensor_kwargs = {k: v for k, v in kwargs.items() if _is_tensor_arg(v)}
+        plain = {k: v for k, v in kwargs.items() if k not in tensor_kwargs}
+        extra = [convert(t, k, self.name) for k, v in tensor_kwargs.items() for t in _flat(v)]
+        everything = flat + extra
+        key = (tuple(tuple(x.shape) for x in everything), tuple(x.dtype for x in everything),
+               isinstance(inputs, (list, tuple)), _freeze(plain),
+               tuple((k, isinstance(v, (list, tuple)), len(_flat(v)))
+                     for k, v in tensor_kwargs.items()))
         fn = self._eager_cache.get(key)
         if fn is None:
             is_list = isinstance(inputs, (list, tuple))
 
             def body(traced):
-                return self._apply_traced(traced if is_list else traced[0], kwargs)
-            fn = CompiledFunction(body, [(x.shape, x.dtype) for x in flat], name=self.name)
+                rest = iter(traced[len(flat):])
+                call_kwargs = dict(plain)
+                for k, v in tensor_kwargs.items():
+                    values = [next(rest) for _ in _flat(v)]
+                    call_kwargs[k] = values if isinstance(v, (list, tuple)) else values[0]
+                ins = traced[:len(flat)]
+                return self._apply_traced(ins if is_list else ins[0], call_kwargs)
+            fn = CompiledFunction(body, [(x.shape, x.dtype) for x in everything], name=self.name)
             self._eager_cache[key] = fn
-        return fn([x.buffer(self.name) for x in flat])
+        return fn([x.buffer(self.name) for x in everything])
 
     def _apply_symbolic(self, inputs, kwargs):
         self._check_disposed()
@@ -406,8 +421,10 @@ class Layer(Serializable):
         return f"<{self.getClassName()} layer {self.name!r}>"
 
 
-def _plain_kwargs(kwargs):
-    return {k: v for k, v in kwargs.items() if k not in ("mask",)}
+def _is_tensor_arg(value) -> bool:
+    """A kwarg holding a Tensor, or a non-empty list of them (a mask, initial states)."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return bool(items) and all(isinstance(x, Tensor) for x in items)
 
 
 PLACEHOLDER_BATCHES = (2, 3)

@@ -1,11 +1,16 @@
 """TF.js's naming rules: per-prefix unique ids, snake_case class names, unique tensor names.
 
     layer name   toSnakeCase(className) + '_' + className + n   -> 'dense_Dense1'
-    weight name  layerName + '/' + weightName                   -> 'dense_Dense1/kernel'
+    weight name  name scope + '/' + weightName                  -> 'dense_Dense1/kernel'
     model name   'sequential_' + n, 'model' + n; input layer 'input' + n
+
+A layer builds inside the name scope of its own name; wrappers and recurrent layers build the
+layers and cells they own inside nested scopes, so their weights get TF.js's names
+('bidirectional_Bidirectional1/forward_lstm_LSTM1/kernel', 'rnn_RNN1/RNNCell_0/kernel').
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections import defaultdict
@@ -34,6 +39,27 @@ def to_camel_case(name: str) -> str:
     if len(name) <= 1 or "_" not in name:
         return name
     return re.sub(r"[_]+(\w|$)", lambda m: m.group(1).upper(), name)
+
+
+_scopes = threading.local()
+
+
+@contextlib.contextmanager
+def name_scope(name: str):
+    """Names of weights created inside are prefixed with `name` (nested scopes join by '/')."""
+    stack = getattr(_scopes, "stack", None)
+    if stack is None:
+        stack = _scopes.stack = []
+    stack.append(name)
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+def current_scope() -> str | None:
+    stack = getattr(_scopes, "stack", None)
+    return "/".join(stack) if stack else None
 
 
 def default_layer_name(class_name: str) -> str:

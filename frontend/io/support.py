@@ -77,7 +77,9 @@ def check_supported(topology: dict, where: str, custom_objects: dict | None = No
             return result
         if class_name in custom or not cls.__module__.startswith("kiln."):
             return result
-        accepted = collect_args(cls)
+        accepted = set(collect_args(cls))
+        if hasattr(cls, "extra_config_keys"):     # e.g. an RNN repeats its cell's options
+            accepted |= cls.extra_config_keys(config)
         cleaned = {}
         for key, value in config.items():
             if key in accepted:

@@ -85,10 +85,28 @@ def _keras3_targets(model, names: list[str]) -> dict[str, object]:
                 index = int(n.rsplit("/", 1)[1])
                 if index < len(weights):
                     targets[n] = weights[index]
-        else:   # variables of sublayers (an RNN's cell, ...): in order
-            for n, w in zip(owned, weights):
+        else:   # variables of sublayers (an RNN's cell, ...): in the layer's weight order
+            for n, w in zip(sorted(owned, key=lambda n: _sublayer_order(path, n)), weights):
                 targets[n] = w
     return targets
+
+
+# Keras 3 sublayer paths whose weights come in this order in kiln (files list them sorted by
+# name, which puts a Bidirectional's backward layer first)
+SUBLAYER_RANK = {"forward_layer": 0, "backward_layer": 1}
+
+
+def _sublayer_order(path: str, name: str):
+    """Sort key of a Keras 3 weight name below `path`: sublayers in kiln's order, then the
+    variable number as a number ('vars/10' after 'vars/9')."""
+    parts = name[len(path) + 1:].split("/")
+    key = []
+    for part in parts:
+        if part.isdigit():
+            key.append((1, int(part), ""))
+        else:
+            key.append((0, SUBLAYER_RANK.get(part, 2), part))
+    return key
 
 
 # Keras 3 renamed some weights TF.js (and Keras 2) name otherwise.

@@ -12,6 +12,7 @@ from kiln.frontend.layers import convolutional as conv
 from kiln.frontend.layers import convolutional_depthwise as depthwise
 from kiln.frontend.layers import core, embeddings, image_resizing, pooling, reshaping
 from kiln.frontend.layers import attention, merge, noise, normalization, preprocessing
+from kiln.frontend.layers import conv_recurrent, recurrent, rnn_cells, wrappers
 
 CLASSES = {
     "inputLayer": InputLayer,
@@ -69,6 +70,19 @@ CLASSES = {
     "centerCrop": preprocessing.CenterCrop,
     "categoryEncoding": preprocessing.CategoryEncoding,
     "multiHeadAttention": attention.MultiHeadAttention,
+    # recurrent
+    "rnn": recurrent.RNN,
+    "simpleRNN": recurrent.SimpleRNN,
+    "gru": recurrent.GRU,
+    "lstm": recurrent.LSTM,
+    "simpleRNNCell": rnn_cells.SimpleRNNCell,
+    "gruCell": rnn_cells.GRUCell,
+    "lstmCell": rnn_cells.LSTMCell,
+    "stackedRNNCells": rnn_cells.StackedRNNCells,
+    "bidirectional": wrappers.Bidirectional,
+    "timeDistributed": wrappers.TimeDistributed,
+    "convLstm2d": conv_recurrent.ConvLSTM2D,
+    "convLstm2dCell": conv_recurrent.ConvLSTM2DCell,
 }
 
 ALIASES: dict[str, str] = {

@@ -219,7 +219,7 @@ def _loss_and_metrics(model, compiled, preds, ys, sws, training):
 def _regularization(model):
     penalties = []
     for layer in model.layers:
-        for loss in getattr(layer, "_losses", []):
+        for loss in layer.losses:      # a layer's own, its cell's or its wrapped layer's
             penalties.append(loss())
     return penalties
 

@@ -1,2 +1,3 @@
 """Op definitions; importing this package registers every op."""
-from kiln.ir.ops import elementwise, linalg, movement, nn, reduce, scan, sources  # noqa: F401
+from kiln.ir.ops import (control, elementwise, linalg, movement, nn, reduce, scan,  # noqa: F401
+                         sources)

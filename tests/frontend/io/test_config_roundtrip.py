@@ -16,6 +16,10 @@ SAMPLES = {
     "outputDim": 4, "activation": "tanh", "filters": 2, "kernelSize": 3, "cropping": 1,
     "height": 2, "width": 3, "numTokens": 4, "scale": 0.5, "stddev": 0.1, "axes": 1,
     "numHeads": 2, "keyDim": 4, "value": 0.5, "factor": 0.2, "poolSize": 2,
+    "layer": {"className": "SimpleRNN", "config": {"units": 2}},
+    "cell": {"className": "LSTMCell", "config": {"units": 3}},
+    "cells": [{"className": "GRUCell", "config": {"units": 2}},
+              {"className": "SimpleRNNCell", "config": {"units": 3}}],
 }
 # Structural classes built from their graphs, covered by the model tests.
 SKIP_BUILT_ELSEWHERE = {"Model", "Sequential", "InputLayer", "TFOpLambda"}
