@@ -35,6 +35,12 @@ def cnn():
         tf.layers.dense({"units": 10, "activation": "softmax"})]})
 
 
+def lstm():
+    """W6: Input [32 timesteps, 16 features] -> LSTM(64) -> Dense(1)."""
+    return tf.sequential({"layers": [tf.layers.lstm({"units": 64, "inputShape": [32, 16]}),
+                                     tf.layers.dense({"units": 1})]})
+
+
 def multi_input():
     """Two inputs, two outputs; branches joined by concat and add (op layers)."""
     a = tf.input({"shape": [6], "name": "features"})

@@ -6,7 +6,7 @@ import numpy as np
 
 import kiln as tf
 from kiln.frontend.aot import compile_model
-from tests.aot.helpers import (CC_FLAGS, EXAMPLE, build_predict, cnn, mlp, predict_arrays,
+from tests.aot.helpers import (CC_FLAGS, EXAMPLE, build_predict, cnn, lstm, mlp, predict_arrays,
                                random_inputs, run_predict)
 
 
@@ -29,6 +29,13 @@ def test_cnn_w4_prints_predict_outputs(tmp_path):
     compile_model(model, tmp_path, name="w4")
     arrays = random_inputs(model, 2)
     check_close(run_predict(build_predict(tmp_path, "w4"), arrays), predict_arrays(model, arrays))
+
+
+def test_lstm_w6_prints_predict_outputs(tmp_path):
+    model = lstm()
+    compile_model(model, tmp_path, name="w6", batch=4)
+    arrays = random_inputs(model, 5)               # a full chunk of 4, then a partial one
+    check_close(run_predict(build_predict(tmp_path, "w6"), arrays), predict_arrays(model, arrays))
 
 
 def test_functional_multi_input_multi_output(multi):

@@ -16,6 +16,8 @@ CASES = {
     "functional_multi_io": "two inputs, two outputs, shared Dense, merge layers",
     "cnn2d": "ZeroPadding2D, Conv2D (valid, strides, dilation), pooling, Flatten, Dense",
     "cnn1d": "Conv1D, pooling 1D, global pooling, Concatenate",
+    "rnn_lstm": "LSTM (returnSequences), LSTM (unitForgetBias, goBackwards)",
+    "embedding_mask_lstm": "int32 ids, Embedding (maskZero) -> LSTM -> Dense",
 }
 
 

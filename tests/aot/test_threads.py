@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from kiln.frontend.aot import compile_model
-from tests.aot.helpers import cc, cnn, mlp, predict_arrays, random_inputs
+from tests.aot.helpers import cc, cnn, lstm, mlp, predict_arrays, random_inputs
 
 HARNESS = Path(__file__).with_name("threads_harness.c")
 
@@ -40,6 +40,12 @@ def test_two_threads_cnn_with_internal_threads(tmp_path):
     model = cnn()
     compile_model(model, tmp_path, name="w4", batch=8, threads=2)
     run_two_threads(model, tmp_path, tmp_path, "w4", 8, iterations=20)
+
+
+def test_two_threads_lstm(tmp_path):
+    model = lstm()
+    compile_model(model, tmp_path, name="w6", batch=32, threads=2)    # W6's batch
+    run_two_threads(model, tmp_path, tmp_path, "w6", 32, iterations=20)
 
 
 def test_two_threads_multi_input(multi, tmp_path):
