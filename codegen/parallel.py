@@ -6,8 +6,8 @@ up to `threads` threads (the calling thread included), claiming task indices wit
 counter. The thread count is an argument of the entry point, passed down to every
 parallel_for (never stored in a global, so concurrent calls with different counts do not
 race), so the same machine code serves any count; scratch memory is reserved for the most
-tasks the module was compiled for. Everything lives in the module itself (no runtime library), so
-ahead-of-time libraries need only libc.
+tasks the module was compiled for. Everything lives in the module itself (no runtime
+library), so ahead-of-time libraries need only libc.
 """
 from __future__ import annotations
 
