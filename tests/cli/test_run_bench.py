@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 
+from tests.aot.helpers import ROOT
 from tests.cli.test_compile import RINGS, kiln
 
 EXPECTED = json.loads((RINGS.parent / "expected.json").read_text())   # written by TF.js
@@ -76,3 +77,19 @@ def test_bench(capsys):
     assert re.fullmatch(r"throughput +[\d,]+ samples/s", lines[4])
     assert re.fullmatch(r"memory +arena [\d.]+ K?B, weights 1.4 KB, peak RSS [\d.]+ [KMG]B",
                         lines[5])
+
+
+def test_run_multi_input_npz_in_and_out(tmp_path, capsys):
+    folder = ROOT / "tests" / "fixtures" / "tfjs" / "functional_multi_io"
+    io = json.loads((folder / "io.json").read_text())           # written by TF.js
+    np.savez(tmp_path / "x.npz", **{r["name"]: np.array(r["data"], np.float32).reshape(r["shape"])
+                                    for r in io["inputs"]})
+    code, out, err = kiln(capsys, "run", folder / "model.json", "--input", tmp_path / "x.npz",
+                          "--output", tmp_path / "y.npz")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0].endswith("inputs input_a [3, 4] float32, input_b [3, 4] float32")
+    with np.load(tmp_path / "y.npz") as got:
+        assert got.files == ["class_out", "reg_out"]
+        for record in io["outputs"]:
+            np.testing.assert_allclose(got[record["name"]].reshape(-1), record["data"],
+                                       rtol=1e-5, atol=1e-6)
