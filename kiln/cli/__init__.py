@@ -3,6 +3,7 @@
     kiln compile MODEL.json -o OUT/ [--name NAME] [--batch N] [--target-cpu CPU] [--weights W]
     kiln run MODEL.json --input x.npy [--output y.npy]
     kiln bench MODEL.json [--batch N]
+    kiln inspect MODEL.json [--stage S] [--format text|json|dot] [--batch N] [--train]
 
 Each subcommand module has HELP, `add_arguments(parser)` and `main(args) -> exit code`; a new
 subcommand is a new module and a row in COMMANDS. Errors a user can cause (a bad model file,
@@ -20,6 +21,7 @@ COMMANDS = {
     "compile": "kiln.cli.compile",
     "run": "kiln.cli.run",
     "bench": "kiln.cli.bench",
+    "inspect": "kiln.cli.inspect",
 }
 
 
