@@ -39,8 +39,9 @@ def test_gaussian_noise_in_training():
     layer = tf.layers.gaussianNoise({"stddev": 0.5})
     out = values(layer.apply(tf.tensor(x), {"training": True}))
     noise = out - x
-    assert abs(noise.mean()) < 0.01
-    assert abs(noise.std() - 0.5) < 0.01
+    # 20000 unseeded draws: standard errors 0.0035 (mean) and 0.0025 (std); allow five
+    assert abs(noise.mean()) < 0.018
+    assert abs(noise.std() - 0.5) < 0.0125
     again = values(layer.apply(tf.tensor(x), {"training": True}))
     assert not np.allclose(again, out)           # a fresh draw on every run
 
