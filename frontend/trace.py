@@ -83,6 +83,7 @@ class Tracer:
         self.seed_input: Value | None = None     # fed a fresh random int32 on every run
         self._salt = 0
         self.updates: list = []                  # (Variable, traced new value) pairs
+        self.losses: list = []                   # extra training losses (activity penalties)
 
     def __enter__(self):
         stack = getattr(_local, "stack", None)

@@ -253,6 +253,8 @@ class LayersModel(Layer):
                 tracer.builder.scope = layer.name     # tag the IR with its layer (inspect)
             out = layer.apply(x_arg, call_kwargs)
             out_masks = layer.computeMask(x_arg, m_arg)
+            if tracer is not None and call_kwargs.get("training"):
+                _activity_losses(tracer, layer, out)
             if tracer is not None:
                 tracer.builder.scope = outer_scope
             for i, (t, v) in enumerate(zip(node.outputTensors, _flat(out))):
@@ -476,6 +478,18 @@ class LayersModel(Layer):
             self.optimizer.dispose()
         self._disposed = True
         return {"refCountAfterDispose": 0, "numDisposedVariables": count}
+
+
+def _activity_losses(tracer, layer, outputs) -> None:
+    """A layer's activityRegularizer penalizes its outputs while training: the penalty per
+    sample (Keras's rule; TF.js refuses such layers) joins the training loss."""
+    regularizer = getattr(layer, "activityRegularizer", None)
+    if regularizer is None:
+        return
+    from kiln.frontend.ops import math as m
+    for out in _flat(outputs):
+        batch = out.shape[0] if out.shape else 1
+        tracer.losses.append(m.div(regularizer.apply(out), float(max(batch, 1))))
 
 
 def model(config=None, **kwargs) -> LayersModel:

@@ -217,10 +217,15 @@ def _loss_and_metrics(model, compiled, preds, ys, sws, training):
 
 
 def _regularization(model):
+    """Weight penalties of every layer, and the activity penalties the traced forward pass
+    recorded."""
     penalties = []
     for layer in model.layers:
         for loss in layer.losses:      # a layer's own, its cell's or its wrapped layer's
             penalties.append(loss())
+    tracer = current_tracer()
+    if tracer is not None:
+        penalties += tracer.losses
     return penalties
 
 

@@ -77,3 +77,16 @@ def test_frozen_layers_do_not_change():
         np.testing.assert_array_equal(b, a.dataSync())
     assert not np.array_equal(after_second, second.getWeights()[0].dataSync())
     assert len(model.trainableWeights) == 2 and len(model.nonTrainableWeights) == 2
+
+
+def test_activity_regularizer_penalizes_outputs_per_sample():
+    layer = tf.layers.dense({"units": 1, "inputShape": [2], "useBias": False,
+                             "activityRegularizer": tf.regularizers.l1({"l1": 0.1})})
+    model = tf.sequential({"layers": [layer]})
+    model.setWeights([tf.tensor([[1.0], [2.0]])])
+    model.compile({"optimizer": tf.train.sgd(0.0), "loss": "meanSquaredError"})
+    x = np.array([[1.0, 1.0], [2.0, -3.0]], np.float32)      # outputs 3 and -4
+    y = np.zeros((2, 1), np.float32)
+    history = asyncio.run(model.fit(x, y, {"epochs": 1, "verbose": 0, "shuffle": False}))
+    expected = (9 + 16) / 2 + 0.1 * (3 + 4) / 2
+    assert history.history["loss"][0] == pytest.approx(expected, rel=1e-6)
