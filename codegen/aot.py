@@ -179,7 +179,7 @@ def library_module(plan: Plan, spec: LibrarySpec, target: Target) -> ir.Module:
     if any(t.shape[:1] != (spec.batch,) for t in spec.inputs + spec.outputs):
         raise ValueError(f"library {spec.name!r}: every input and output must lead with the "
                          f"batch dimension {spec.batch}")
-    module = lower(plan, target, spec.threads)
+    module = lower(plan, target, spec.threads, private_pool=True)
     module.globals[ENTRY].linkage = "internal"
     _Api(module, plan, spec).emit()
     return module

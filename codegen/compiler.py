@@ -13,10 +13,12 @@ import threading
 
 import llvmlite.binding as llvm
 
+from kiln.codegen import parallel
 from kiln.codegen.target import Target, _init_llvm, host_target
 
 _jit = None
 _jit_lock = threading.Lock()
+_pool = None          # the process's thread pool library (see codegen.parallel), never freed
 _names = itertools.count()
 compile_count = 0     # how many modules LLVM compiled in this process (tests read it)
 
@@ -71,13 +73,26 @@ class JitLibrary:
 
 
 def load_object(obj: bytes, exports) -> JitLibrary:
-    global _jit
+    global _jit, _pool
     with _jit_lock:
         if _jit is None:
             _init_llvm()
             _jit = llvm.create_lljit_compiler(host_target().machine)
+        if _pool is None:
+            _pool = _link_pool()
         builder = llvm.JITLibraryBuilder().add_object_img(obj).add_current_process()
+        builder.import_symbol(parallel.PARALLEL_FOR, _pool[parallel.PARALLEL_FOR])
         for name in exports:
             builder.export_symbol(name)
         tracker = builder.link(_jit, f"kiln{next(_names)}")
     return JitLibrary(tracker, {name: tracker[name] for name in exports})
+
+
+def _link_pool():
+    target = host_target()
+    module = parallel.pool_module()
+    module.triple = target.triple
+    module.data_layout = str(target.machine.target_data)
+    obj = target.machine.emit_object(optimized_module(str(module), target))
+    builder = llvm.JITLibraryBuilder().add_object_img(obj).add_current_process()
+    return builder.export_symbol(parallel.PARALLEL_FOR).link(_jit, "kiln.pool")

@@ -46,6 +46,7 @@ class LoweringContext:
     threads: int = 1
     profile: bool = False
     prefix: str = ""        # of every function name: nested (loop body) plans share the module
+    private_pool: bool = False   # define the thread pool in the module (see codegen.parallel)
 
 
 class ConstantPool:
@@ -89,14 +90,18 @@ def split_of(kernel: Kernel, target: Target, threads: int):
     return PARALLEL[kernel.kind](kernel, target)
 
 
-def lower(plan: Plan, target: Target, threads: int = 1, profile: bool = False) -> ir.Module:
+def lower(plan: Plan, target: Target, threads: int = 1, profile: bool = False,
+          private_pool: bool = False) -> ir.Module:
     """The module for `plan`. With profile=True the entry point also adds each kernel's
-    elapsed CPU cycles to the exported array `kiln_profile` (one int64 per kernel)."""
+    elapsed CPU cycles to the exported array `kiln_profile` (one int64 per kernel). Parallel
+    kernels call the process's thread pool, or with private_pool=True (ahead-of-time
+    libraries) one defined in the module."""
     module = ir.Module(name=plan.graph.name)
     module.triple = target.triple
     module.data_layout = str(target.machine.target_data)
     ctx = LoweringContext(module, target, MathLib(module), ConstantPool(module), plan,
-                          threads if not plan.dynamic else 1, profile)
+                          threads if not plan.dynamic else 1, profile,
+                          private_pool=private_pool)
     functions = [_kernel_function(ctx, k) for k in plan.kernels]
     _entry(ctx, functions)
     return module
@@ -262,7 +267,7 @@ def _call_kernel(ctx: LoweringContext, b, kernel: Kernel, kfn, pointer, arena, d
     for k, value in enumerate(args):
         b.store(value, b.gep(packed, [irutil.i64(k)], source_etype=PTR))
     task = _task_trampoline(ctx, kernel, kfn, len(args), extent, granule)
-    b.call(parallel.parallel_for(ctx.module, ctx.threads),
+    b.call(parallel.parallel_for(ctx.module, ctx.private_pool),
            [task, packed, irutil.i64(ctx.threads), threads])
 
 

@@ -1,13 +1,25 @@
-"""Multi-threaded kernels: `parallel_for` over tasks, built from pthreads in LLVM IR.
+"""Multi-threaded kernels: `parallel_for` over tasks, on a persistent pool of pthreads
+written in LLVM IR.
 
 A kernel that splits (a GEMM over column blocks, a large elementwise loop over its outer axis)
-is called through a task trampoline: `parallel_for(task, ctx, n)` runs task(ctx, 0..n-1) on
-up to `threads` threads (the calling thread included), claiming task indices with an atomic
-counter. The thread count is an argument of the entry point, passed down to every
-parallel_for (never stored in a global, so concurrent calls with different counts do not
-race), so the same machine code serves any count; scratch memory is reserved for the most
-tasks the module was compiled for. Everything lives in the module itself (no runtime
-library), so ahead-of-time libraries need only libc.
+is called through a task trampoline: `kiln_parallel_for(task, ctx, n, threads)` runs
+task(ctx, 0..n-1) on up to `threads` threads (the calling thread included), claiming task
+indices with an atomic counter. The worker threads are created once, on first use, and then
+sleep on a condition variable between jobs, so a parallel kernel costs a wake-up (a few
+microseconds), not a thread creation. If the pool is busy (another thread of the program is
+running a parallel kernel) or cannot start, the tasks run on the calling thread. A process
+that forks starts a fresh pool in the child.
+
+Where the pool lives matters, because its threads sleep inside its code for the life of the
+process: in the JIT, code is unmapped when a model is freed, so the pool is one module of its
+own (`pool_module`), linked once per process and shared by every model, which only declare
+`kiln_parallel_for`. An ahead-of-time library holds a private copy (`parallel_for(module,
+private=True)`) and is linked so that it is never unloaded.
+
+The thread count is an argument of the entry point passed down to every parallel_for (never
+a global, so concurrent calls with different counts do not race); scratch memory is reserved
+for the most tasks the module was compiled for. Zeroed pthread mutexes and condition
+variables are valid static initializers, so the pool needs only libc.
 """
 from __future__ import annotations
 
@@ -66,41 +78,177 @@ def _worker(module) -> ir.Function:
     return fn
 
 
-def parallel_for(module, max_tasks: int) -> ir.Function:
-    """void parallel_for(task, ctx, n, threads): task(ctx, i) for i < n on up to
-    min(threads, n, max_tasks) threads (`threads` is an i32; the calling thread runs tasks
-    too, and alone if no thread can be created)."""
-    name = "kiln.parallel_for"
+SYNC = ir.ArrayType(ir.IntType(8), 64)      # room for a pthread_mutex_t / pthread_cond_t
+
+
+def _pool_global(module, name, ty, value=None):
+    full = f"kiln.pool.{name}"
+    glob = module.globals.get(full)
+    if glob is None:
+        glob = ir.GlobalVariable(module, ty, full)
+        glob.linkage = "internal"
+        glob.initializer = ir.Constant(ty, value if value is not None else None)
+        glob.align = 64 if ty is SYNC else None
+    return glob
+
+
+def _pool(module):
+    return {name: _pool_global(module, name, ty, value) for name, ty, value in [
+        ("mutex", SYNC, None), ("work", SYNC, None), ("done", SYNC, None),
+        ("generation", I64, 0), ("job", PTR, None), ("active", I64, 0),
+        ("workers", I64, 0), ("pid", I32, 0), ("busy", I32, 0)]}
+
+
+def _libc(module):
+    return {
+        "lock": _declare(module, "pthread_mutex_lock", ir.FunctionType(I32, [PTR])),
+        "unlock": _declare(module, "pthread_mutex_unlock", ir.FunctionType(I32, [PTR])),
+        "wait": _declare(module, "pthread_cond_wait", ir.FunctionType(I32, [PTR, PTR])),
+        "broadcast": _declare(module, "pthread_cond_broadcast", ir.FunctionType(I32, [PTR])),
+        "signal": _declare(module, "pthread_cond_signal", ir.FunctionType(I32, [PTR])),
+        "create": _declare(module, "pthread_create", ir.FunctionType(I32, [PTR, PTR, PTR, PTR])),
+        "detach": _declare(module, "pthread_detach", ir.FunctionType(I32, [PTHREAD_T])),
+        "getpid": _declare(module, "getpid", ir.FunctionType(I32, [])),
+        "memset": _declare(module, "llvm.memset.p0.i64",
+                           ir.FunctionType(VOID, [PTR, ir.IntType(8), I64, ir.IntType(1)])),
+    }
+
+
+def _while(b, name, condition, body):
+    """while (condition(b)) body(b);"""
+    head = b.append_basic_block(f"{name}.head")
+    loop = b.append_basic_block(f"{name}.body")
+    after = b.append_basic_block(f"{name}.after")
+    b.branch(head)
+    b.position_at_end(head)
+    b.cbranch(condition(b), loop, after)
+    b.position_at_end(loop)
+    body(b)
+    b.branch(head)
+    b.position_at_end(after)
+
+
+def _pool_thread(module) -> ir.Function:
+    """void *pool_thread(void *generation): forever wait for a job newer than the one current
+    when the thread was made (its argument), run its tasks, report done."""
+    name = "kiln.pool_thread"
     if name in module.globals:
         return module.globals[name]
-    create = _declare(module, "pthread_create", ir.FunctionType(I32, [PTR, PTR, PTR, PTR]))
-    join = _declare(module, "pthread_join", ir.FunctionType(I32, [PTHREAD_T, PTR]))
+    pool, libc = _pool(module), _libc(module)
     worker = _worker(module)
-    fn = ir.Function(module, ir.FunctionType(VOID, [PTR, PTR, I64, I32]), name)
+    fn = ir.Function(module, ir.FunctionType(PTR, [PTR]), name)
     fn.linkage = "internal"
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    seen = entry_alloca(b, I64, "seen")
+    b.store(b.ptrtoint(fn.args[0], I64), seen)
+    forever = fn.append_basic_block("forever")
+    b.branch(forever)
+    b.position_at_end(forever)
+    b.call(libc["lock"], [pool["mutex"]])
+    _while(b, "sleep",
+           lambda b: b.icmp_signed("==", b.load(pool["generation"], typ=I64),
+                                   b.load(seen, typ=I64)),
+           lambda b: b.call(libc["wait"], [pool["work"], pool["mutex"]]))
+    b.store(b.load(pool["generation"], typ=I64), seen)
+    job = b.load(pool["job"], typ=PTR)
+    b.call(libc["unlock"], [pool["mutex"]])
+    b.call(worker, [job])
+    b.call(libc["lock"], [pool["mutex"]])
+    left = b.sub(b.load(pool["active"], typ=I64), i64(1))
+    b.store(left, pool["active"])
+    with b.if_then(b.icmp_signed("==", left, i64(0))):
+        b.call(libc["signal"], [pool["done"]])
+    b.call(libc["unlock"], [pool["mutex"]])
+    b.branch(forever)
+    return fn
+
+
+PARALLEL_FOR = "kiln_parallel_for"
+PARALLEL_FOR_TYPE = ir.FunctionType(VOID, [PTR, PTR, I64, I32])
+
+
+def parallel_for(module, private: bool = False) -> ir.Function:
+    """void kiln_parallel_for(task, ctx, n, threads): task(ctx, i) for i < n on up to
+    min(threads, n) threads (`threads` is an i32). Declared, to be resolved against the
+    process's pool module, or defined in `module` itself when `private`."""
+    if PARALLEL_FOR in module.globals:
+        return module.globals[PARALLEL_FOR]
+    if not private:
+        return ir.Function(module, PARALLEL_FOR_TYPE, PARALLEL_FOR)
+    fn = _define_parallel_for(module)
+    fn.linkage = "internal"
+    return fn
+
+
+def pool_module() -> ir.Module:
+    """The process-wide pool: a module that defines (and exports) only kiln_parallel_for."""
+    module = ir.Module("kiln.pool")
+    _define_parallel_for(module)
+    return module
+
+
+def _define_parallel_for(module) -> ir.Function:
+    pool, libc = _pool(module), _libc(module)
+    worker = _worker(module)
+    thread_main = _pool_thread(module)
+    fn = ir.Function(module, PARALLEL_FOR_TYPE, PARALLEL_FOR)
     task, ctx, n, requested = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     job = entry_alloca(b, JOB, "job")
-    tids = entry_alloca(b, ir.ArrayType(PTHREAD_T, max_tasks), "tids")
-    started = entry_alloca(b, ir.ArrayType(I32, max_tasks), "started")
+    tid = entry_alloca(b, PTHREAD_T, "tid")
     for k, value in enumerate((task, ctx, n, i64(0))):
         b.store(value, b.gep(job, [i64(0), ir.Constant(I32, k)], source_etype=JOB))
-    threads = b.sext(requested, I64)
-    threads = b.select(b.icmp_signed("<", threads, n), threads, n)
-    threads = b.select(b.icmp_signed("<", threads, i64(max_tasks)), threads, i64(max_tasks))
-    with counted_loop(b, threads, start=1, name="spawn") as t:
-        tid = b.gep(tids, [i64(0), t], source_etype=ir.ArrayType(PTHREAD_T, max_tasks))
-        status = b.call(create, [tid, ir.Constant(PTR, None), worker, job])
-        ok = b.icmp_signed("==", status, ir.Constant(I32, 0))
-        b.store(b.zext(ok, I32), b.gep(started, [i64(0), t],
-                                         source_etype=ir.ArrayType(I32, max_tasks)))
+    wanted = b.sext(requested, I64)
+    wanted = b.select(b.icmp_signed("<", wanted, n), wanted, n)
+    serial = fn.append_basic_block("serial")
+    pooled = fn.append_basic_block("pooled")
+    finish = fn.append_basic_block("finish")
+    b.cbranch(b.icmp_signed("<=", wanted, i64(1)), serial, pooled)
+
+    b.position_at_end(serial)
     b.call(worker, [job])
-    with counted_loop(b, threads, start=1, name="join") as t:
-        was_started = b.load(b.gep(started, [i64(0), t], source_etype=ir.ArrayType(I32, max_tasks)),
-                             typ=I32)
-        with b.if_then(b.icmp_signed("!=", was_started, ir.Constant(I32, 0))):
-            tid = b.load(b.gep(tids, [i64(0), t], source_etype=ir.ArrayType(PTHREAD_T, max_tasks)),
-                         typ=PTHREAD_T)
-            b.call(join, [tid, ir.Constant(PTR, None)])
+    b.ret_void()
+
+    # Claim the pool; if another thread holds it, run serially.
+    b.position_at_end(pooled)
+    claimed = b.extract_value(b.cmpxchg(pool["busy"], ir.Constant(I32, 0), ir.Constant(I32, 1),
+                                        "acquire", "monotonic"), 1)
+    ready = fn.append_basic_block("ready")
+    b.cbranch(claimed, ready, serial)
+
+    b.position_at_end(ready)
+    # A forked child inherits the pool's memory but not its threads: start afresh.
+    pid = b.call(libc["getpid"], [])
+    with b.if_then(b.icmp_signed("!=", pid, b.load(pool["pid"], typ=I32))):
+        for sync in ("mutex", "work", "done"):
+            b.call(libc["memset"], [pool[sync], ir.Constant(ir.IntType(8), 0), i64(64),
+                                    ir.Constant(ir.IntType(1), 0)])
+        b.store(i64(0), pool["workers"])
+        b.store(i64(0), pool["active"])
+        b.store(pid, pool["pid"])
+    # Start the workers this job wants and the pool does not have yet.
+    have = b.load(pool["workers"], typ=I64)
+    current = b.inttoptr(b.load(pool["generation"], typ=I64), PTR)
+    with counted_loop(b, b.sub(wanted, i64(1)), start=have, name="spawn") as _:
+        status = b.call(libc["create"], [tid, ir.Constant(PTR, None), thread_main, current])
+        with b.if_then(b.icmp_signed("==", status, ir.Constant(I32, 0))):
+            b.call(libc["detach"], [b.load(tid, typ=PTHREAD_T)])
+            b.store(b.add(b.load(pool["workers"], typ=I64), i64(1)), pool["workers"])
+    # Publish the job, wake the workers, work along, wait for all of them.
+    b.call(libc["lock"], [pool["mutex"]])
+    b.store(job, pool["job"])
+    b.store(b.load(pool["workers"], typ=I64), pool["active"])
+    b.store(b.add(b.load(pool["generation"], typ=I64), i64(1)), pool["generation"])
+    b.call(libc["broadcast"], [pool["work"]])
+    b.call(libc["unlock"], [pool["mutex"]])
+    b.call(worker, [job])
+    b.call(libc["lock"], [pool["mutex"]])
+    _while(b, "wait",
+           lambda b: b.icmp_signed(">", b.load(pool["active"], typ=I64), i64(0)),
+           lambda b: b.call(libc["wait"], [pool["done"], pool["mutex"]]))
+    b.call(libc["unlock"], [pool["mutex"]])
+    b.store_atomic(ir.Constant(I32, 0), pool["busy"], "release", 4)
+    b.branch(finish)
+    b.position_at_end(finish)
     b.ret_void()
     return fn

@@ -112,7 +112,7 @@ class Executable:
         """Unchecked call for the eager dispatcher, which has validated every argument:
         `pointers` are the input and output addresses, `dims` a ctypes int64 array."""
         pointers.append(self._arena())
-        self._fn(self._buffers_type(*pointers), dims, 1)
+        self._fn(self._buffers_type(*pointers), dims, self.threads)
 
 
 def _check(kind, arrays, specs, values):

@@ -28,8 +28,10 @@ def c_compiler() -> list[str]:
 
 
 # -z defs: fail at link time, not at load time, if the code needs anything beyond libc/libm;
-# --as-needed: record libm only when the code calls it.
-SHARED_FLAGS = ["-shared", "-Wl,-z,defs", "-Wl,-z,noexecstack", "-Wl,--as-needed"]
+# --as-needed: record libm only when the code calls it; -z nodelete: dlclose leaves the code
+# mapped, since the library's thread pool sleeps in it.
+SHARED_FLAGS = ["-shared", "-Wl,-z,defs", "-Wl,-z,noexecstack", "-Wl,--as-needed",
+                "-Wl,-z,nodelete"]
 
 
 def link_shared(objects, output) -> None:

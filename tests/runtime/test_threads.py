@@ -83,3 +83,64 @@ def test_large_pointwise_kernels_match_numpy():
     idx = rng.integers(-1, 1100, 1200).astype(np.int32)
     expected = np.where((idx >= 0)[:, None], y[np.clip(idx, 0, None)], 0)
     assert_tensor(tf.gather(tf.tensor(y), tf.tensor(idx)), expected)
+
+
+POOL_SCRIPT = r"""
+import gc, os, threading
+import numpy as np
+import kiln as tf
+
+rng = np.random.default_rng(0)
+a = rng.standard_normal((300, 200)).astype(np.float32)
+b = rng.standard_normal((200, 170)).astype(np.float32)
+expected = a.astype(np.float64) @ b
+
+def check(out):
+    assert np.abs(out.dataSync().reshape(300, 170) - expected).max() < 1e-3
+
+# Models come and go: the pool's threads outlive every one of them, and are shared by all
+# (code that threads sleep in is unmapped when its model is freed).
+def thread_count():
+    return len(os.listdir("/proc/self/task"))
+before = thread_count()
+for k in range(40):
+    model = tf.sequential({"layers": [tf.layers.dense({"units": 170 + k, "inputShape": [200]})]})
+    model.predict(tf.tensor(a), {"batchSize": 300})
+    del model
+    gc.collect()
+    check(tf.matMul(tf.tensor(a), tf.tensor(b)))
+assert thread_count() <= before + 1, (before, thread_count())   # KILN_NUM_THREADS=2
+
+# Several Python threads run parallel kernels at once (one has the pool, others run alone).
+errors = []
+def work():
+    try:
+        for _ in range(20):
+            check(tf.matMul(tf.tensor(a), tf.tensor(b)))
+    except Exception as e:
+        errors.append(e)
+threads = [threading.Thread(target=work) for _ in range(3)]
+for t in threads: t.start()
+for t in threads: t.join()
+assert not errors, errors
+
+# A forked child starts its own pool.
+pid = os.fork()
+if pid == 0:
+    try:
+        check(tf.matMul(tf.tensor(a), tf.tensor(b)))
+        os._exit(0)
+    except BaseException:
+        os._exit(1)
+_, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0
+check(tf.matMul(tf.tensor(a), tf.tensor(b)))
+print("ok")
+"""
+
+
+def test_thread_pool_survives_freed_models_threads_and_fork():
+    env = dict(os.environ, KILN_NUM_THREADS="2")
+    proc = subprocess.run([sys.executable, "-c", POOL_SCRIPT], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr
