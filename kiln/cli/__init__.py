@@ -43,6 +43,10 @@ def main(argv=None) -> int:
 
     try:
         return args.run(args)
+    except BrokenPipeError:
+        # the reader went away (`kiln inspect ... | head`): stop quietly, as Unix tools do
+        sys.stderr.close()
+        return 0
     except user_errors() as e:
         message = str(e) if isinstance(e, UserError) or str(e) else type(e).__name__
         print(f"kiln {args.command}: error: {message}", file=sys.stderr)

@@ -46,3 +46,14 @@ def test_errors(capsys, tmp_path):
     assert code == 1 and "no kernel named 'k42'" in err
     code, out, err = kiln(capsys, "inspect", RINGS, "--render", "x.svg")
     assert code == 1 and "--format dot" in err
+
+
+def test_a_reader_that_stops_early_is_not_an_error():
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "-m", "kiln.cli", "inspect", str(RINGS), "--train",
+                             "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.read(10).startswith(b"{")
+    proc.stdout.close()                       # as `| head -c 10` does
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0 and b"error" not in err, err
