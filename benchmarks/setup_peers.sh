@@ -3,7 +3,7 @@
 #
 #   bash benchmarks/setup_peers.sh
 #
-# Creates benchmarks/.venv (Python peers) and benchmarks/tfjs/node_modules
+# Creates benchmarks/.venv (kiln and the Python peers) and benchmarks/tfjs/node_modules
 # (TensorFlow.js peers). Needs network access to PyPI and the npm registry only.
 #
 # Apache TVM (apache-tvm) is optional: if it does not install, the harness
@@ -30,6 +30,9 @@ pip=("$venv/bin/python" -m pip)
 "${pip[@]}" install "torch==2.13.0"
 "${pip[@]}" install numpy tensorflow-cpu onnx onnxruntime threadpoolctl "torch==2.13.0"
 
+# kiln itself, from this checkout (editable: benchmarks measure the working tree)
+"${pip[@]}" install -e "$here/.."
+
 if [ "${SKIP_TVM:-0}" != "1" ]; then
     "${pip[@]}" install apache-tvm || echo "apache-tvm did not install; the harness will skip tvm"
 fi
@@ -38,7 +41,7 @@ fi
 
 "$venv/bin/python" - <<'PY'
 import importlib
-for name in ["numpy", "tensorflow", "keras", "torch", "onnx", "onnxruntime", "tvm"]:
+for name in ["kiln", "numpy", "tensorflow", "keras", "torch", "onnx", "onnxruntime", "tvm"]:
     try:
         module = importlib.import_module(name)
         print(f"{name:12s} {module.__version__}")

@@ -1,9 +1,7 @@
-"""kiln, through its TensorFlow.js-style API (W1-W6). A draft: until the kiln
-package is importable, the harness reports it as "not installed".
-
-Run it with an interpreter that has both kiln and numpy, e.g.
-`run_peers.py --python kiln=/path/to/python`, or `pip install -e .` into
-benchmarks/.venv.
+"""kiln, through its TensorFlow.js-style API (W1-W6). setup_peers.sh installs kiln
+(editable) into benchmarks/.venv; `run_peers.py --python kiln=/path/to/python` runs it
+with another interpreter that has kiln and numpy. With KILN_CACHE_DIR set to an empty
+folder, W1's fit time includes every compilation (the cold-cache number).
 
 What it measures mirrors tfjs/bench.js:
   W1      model.fit 1000 epochs ('sgd', 'meanSquaredError', default batchSize), predict [[5]]
