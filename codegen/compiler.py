@@ -90,8 +90,7 @@ def load_object(obj: bytes, exports) -> JitLibrary:
 
 def _link_pool():
     target = host_target()
-    module = parallel.pool_module()
-    module.triple = target.triple
+    module = parallel.pool_module(target.triple)
     module.data_layout = str(target.machine.target_data)
     obj = target.machine.emit_object(optimized_module(str(module), target))
     builder = llvm.JITLibraryBuilder().add_object_img(obj).add_current_process()

@@ -4,11 +4,13 @@ written in LLVM IR.
 A kernel that splits (a GEMM over column blocks, a large elementwise loop over its outer axis)
 is called through a task trampoline: `kiln_parallel_for(task, ctx, n, threads)` runs
 task(ctx, 0..n-1) on up to `threads` threads (the calling thread included), claiming task
-indices with an atomic counter. The worker threads are created once, on first use, and then
-sleep on a condition variable between jobs, so a parallel kernel costs a wake-up (a few
-microseconds), not a thread creation. If the pool is busy (another thread of the program is
-running a parallel kernel) or cannot start, the tasks run on the calling thread. A process
-that forks starts a fresh pool in the child.
+indices with an atomic counter. The worker threads are created once, on first use; between
+jobs each polls for a new one a little while (the next kernel of a model usually follows
+within microseconds) and then sleeps on a condition variable. A job offers threads - 1 seats;
+a worker that wakes after the calling thread has finished every task finds the job closed
+and goes back to sleep, so a slow wake-up never delays a kernel. If the pool is busy
+(another thread of the program is running a parallel kernel) or cannot start, the tasks run
+on the calling thread. A process that forks starts a fresh pool in the child.
 
 Where the pool lives matters, because its threads sleep inside its code for the life of the
 process: in the JIT, code is unmapped when a model is freed, so the pool is one module of its
@@ -95,7 +97,7 @@ def _pool_global(module, name, ty, value=None):
 def _pool(module):
     return {name: _pool_global(module, name, ty, value) for name, ty, value in [
         ("mutex", SYNC, None), ("work", SYNC, None), ("done", SYNC, None),
-        ("generation", I64, 0), ("job", PTR, None), ("active", I64, 0),
+        ("generation", I64, 0), ("job", PTR, None), ("seats", I64, 0), ("active", I64, 0),
         ("workers", I64, 0), ("pid", I32, 0), ("busy", I32, 0)]}
 
 
@@ -128,9 +130,19 @@ def _while(b, name, condition, body):
     b.position_at_end(after)
 
 
+SPINS = 1 << 13          # polls (each a CPU pause, ~10-50 ns) before a worker sleeps
+
+
+def _cpu_relax(b, module):
+    """The spin-wait hint (x86 `pause`), where the target has one."""
+    if module.triple.startswith(("x86_64", "i386", "i686")):
+        b.call(ir.InlineAsm(ir.FunctionType(VOID, []), "pause", "", side_effect=True), [])
+
+
 def _pool_thread(module) -> ir.Function:
     """void *pool_thread(void *generation): forever wait for a job newer than the one current
-    when the thread was made (its argument), run its tasks, report done."""
+    when the thread was made (its argument); join it if it is still open and has a seat, run
+    its tasks, report done."""
     name = "kiln.pool_thread"
     if name in module.globals:
         return module.globals[name]
@@ -140,10 +152,24 @@ def _pool_thread(module) -> ir.Function:
     fn.linkage = "internal"
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     seen = entry_alloca(b, I64, "seen")
+    spins = entry_alloca(b, I64, "spins")
     b.store(b.ptrtoint(fn.args[0], I64), seen)
     forever = fn.append_basic_block("forever")
     b.branch(forever)
     b.position_at_end(forever)
+    # Poll a while before sleeping: the next parallel kernel of a model usually comes within
+    # microseconds, and waking a sleeping thread costs tens of them (more on a virtual CPU).
+    b.store(i64(0), spins)
+
+    def no_new_job(b):
+        current = b.load_atomic(pool["generation"], "acquire", 8, typ=I64)
+        return b.and_(b.icmp_signed("==", current, b.load(seen, typ=I64)),
+                      b.icmp_signed("<", b.load(spins, typ=I64), i64(SPINS)))
+
+    def relax(b):
+        _cpu_relax(b, module)
+        b.store(b.add(b.load(spins, typ=I64), i64(1)), spins)
+    _while(b, "poll", no_new_job, relax)
     b.call(libc["lock"], [pool["mutex"]])
     _while(b, "sleep",
            lambda b: b.icmp_signed("==", b.load(pool["generation"], typ=I64),
@@ -151,14 +177,21 @@ def _pool_thread(module) -> ir.Function:
            lambda b: b.call(libc["wait"], [pool["work"], pool["mutex"]]))
     b.store(b.load(pool["generation"], typ=I64), seen)
     job = b.load(pool["job"], typ=PTR)
+    seats = b.load(pool["seats"], typ=I64)
+    joins = b.and_(b.icmp_unsigned("!=", job, ir.Constant(PTR, None)),
+                   b.icmp_signed(">", seats, i64(0)))
+    with b.if_then(joins):
+        b.store(b.sub(seats, i64(1)), pool["seats"])
+        b.store(b.add(b.load(pool["active"], typ=I64), i64(1)), pool["active"])
     b.call(libc["unlock"], [pool["mutex"]])
-    b.call(worker, [job])
-    b.call(libc["lock"], [pool["mutex"]])
-    left = b.sub(b.load(pool["active"], typ=I64), i64(1))
-    b.store(left, pool["active"])
-    with b.if_then(b.icmp_signed("==", left, i64(0))):
-        b.call(libc["signal"], [pool["done"]])
-    b.call(libc["unlock"], [pool["mutex"]])
+    with b.if_then(joins):
+        b.call(worker, [job])
+        b.call(libc["lock"], [pool["mutex"]])
+        left = b.sub(b.load(pool["active"], typ=I64), i64(1))
+        b.store(left, pool["active"])
+        with b.if_then(b.icmp_signed("==", left, i64(0))):
+            b.call(libc["signal"], [pool["done"]])
+        b.call(libc["unlock"], [pool["mutex"]])
     b.branch(forever)
     return fn
 
@@ -180,9 +213,10 @@ def parallel_for(module, private: bool = False) -> ir.Function:
     return fn
 
 
-def pool_module() -> ir.Module:
+def pool_module(triple: str) -> ir.Module:
     """The process-wide pool: a module that defines (and exports) only kiln_parallel_for."""
     module = ir.Module("kiln.pool")
+    module.triple = triple
     _define_parallel_for(module)
     return module
 
@@ -234,15 +268,18 @@ def _define_parallel_for(module) -> ir.Function:
         with b.if_then(b.icmp_signed("==", status, ir.Constant(I32, 0))):
             b.call(libc["detach"], [b.load(tid, typ=PTHREAD_T)])
             b.store(b.add(b.load(pool["workers"], typ=I64), i64(1)), pool["workers"])
-    # Publish the job, wake the workers, work along, wait for all of them.
+    # Publish the job with wanted - 1 seats and wake the workers; work along; then close the
+    # job (a worker that wakes only now has nothing left to do and must not touch it) and wait
+    # for the workers that joined.
     b.call(libc["lock"], [pool["mutex"]])
     b.store(job, pool["job"])
-    b.store(b.load(pool["workers"], typ=I64), pool["active"])
+    b.store(b.sub(wanted, i64(1)), pool["seats"])
     b.store(b.add(b.load(pool["generation"], typ=I64), i64(1)), pool["generation"])
     b.call(libc["broadcast"], [pool["work"]])
     b.call(libc["unlock"], [pool["mutex"]])
     b.call(worker, [job])
     b.call(libc["lock"], [pool["mutex"]])
+    b.store(ir.Constant(PTR, None), pool["job"])
     _while(b, "wait",
            lambda b: b.icmp_signed(">", b.load(pool["active"], typ=I64), i64(0)),
            lambda b: b.call(libc["wait"], [pool["done"], pool["mutex"]]))

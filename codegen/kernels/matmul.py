@@ -85,7 +85,7 @@ def _packed_sizes(anchor, blk: Blocking):
     return _round_up(b_floats, 16), a_floats
 
 
-PARALLEL_MIN_MACS = 1 << 22      # below ~4M multiply-adds a second thread costs more than it saves
+PARALLEL_MIN_MACS = 1 << 17      # below ~128k multiply-adds a second thread costs more than it saves
 
 
 def parallel_split(kernel, target):
