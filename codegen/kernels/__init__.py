@@ -28,6 +28,7 @@ PARALLEL = {
     "conv": conv.parallel_split,
     "pool": pool.parallel_split,
     "convInput": conv_backprop.parallel_split,
+    "convFilter": conv_backprop.parallel_split,
     "loop": loop.parallel_split,
 }
 

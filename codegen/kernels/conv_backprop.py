@@ -94,13 +94,19 @@ def scratch_bytes(kernel, target) -> int:
 
 
 def parallel_split(kernel, target):
-    """A unit-stride convBackpropInput splits dx's rows like a conv (the filter gradient
-    accumulates over rows, so it runs as one task)."""
+    """A unit-stride convBackpropInput splits dx's rows like a conv; a GEMM filter gradient
+    splits its filter taps (each task owns the rows of dw of its taps, and im2cols only
+    those: the sum over rows stays inside one task)."""
     anchor = kernel.anchor
-    cs = input_as_conv(anchor) if anchor.op == "convBackpropInput" else None
-    if cs is None or cs.win.rows * cs.depth * cs.filters < PARALLEL_MIN_MACS:
+    if anchor.op == "convBackpropInput":
+        cs = input_as_conv(anchor)
+        if cs is None or cs.win.rows * cs.depth * cs.filters < PARALLEL_MIN_MACS:
+            return None
+        return cs.win.rows, blocking(cs, target).mr if use_gemm(cs) else 1
+    cs = filter_gemm(anchor)
+    if cs is None or cs.win.taps < 2 or cs.win.rows * cs.depth * cs.ng < PARALLEL_MIN_MACS:
         return None
-    return cs.win.rows, blocking(cs, target).mr if use_gemm(cs) else 1
+    return cs.win.taps, 1
 
 
 def emit(ctx, kernel, body, out_ptr, scratch):
@@ -149,7 +155,8 @@ def _backprop_input_gemm(ctx, body, kernel, cs, out_ptr, scratch):
 
 
 def _backprop_filter_gemm(ctx, body, anchor, cs, out_ptr, scratch):
-    """dw[k, f] (+)= sum over row slices of im2col(x)[rows, k] * dy[rows, f], per group."""
+    """dw[k, f] (+)= sum over row slices of im2col(x)[rows, k] * dy[rows, f], per group; k
+    runs over the depth of this task's taps (all of them unless the kernel is split)."""
     b = body.b
     x, dy = anchor.inputs
     x_ptr, dy_ptr = body.buffers[x], body.buffers[dy]
@@ -160,7 +167,9 @@ def _backprop_filter_gemm(ctx, body, anchor, cs, out_ptr, scratch):
     cols_ptr = scratch
     bp = element_ptr(b, scratch, float32, _round_up(s_floats, 16))
     ap = element_ptr(b, bp, float32, b_floats)
-    depth = cs.depth
+    taps = body.split or (0, win.taps)
+    depth = imul(b, isub(b, taps[1], taps[0]), cs.cin_g)
+    dw_ptr = element_ptr(b, out_ptr, float32, imul(b, imul(b, taps[0], cs.cin_g), cs.filters))
     with counted_loop(b, cs.groups, name="g") as g:
         chan0 = imul(b, g, cs.cin_g)
         dy_group = element_ptr(b, dy_ptr, float32, imul(b, g, cs.ng))
@@ -169,7 +178,7 @@ def _backprop_filter_gemm(ctx, body, anchor, cs, out_ptr, scratch):
             with counted_loop(b, win.rows, step=kc, name="m0") as m0:
                 mw = imin(b, kc, isub(b, win.rows, m0))
                 first = b.icmp_signed("==", m0, i64(0))
-                _im2col_rows(b, cs, cols_ptr, x_ptr, chan0, m0, mw)
+                _im2col_rows(b, cs, cols_ptr, x_ptr, chan0, m0, mw, taps)
                 _pack_b(b, blk, bp, dy_group, cs.filters, 1, m0, mw, jc, nc)
                 with counted_loop(b, depth, step=blk.mc, name="ic") as ic:
                     mc = imin(b, blk.mc, isub(b, depth, ic))
@@ -179,7 +188,7 @@ def _backprop_filter_gemm(ctx, body, anchor, cs, out_ptr, scratch):
                         cols = imin(b, blk.nr, isub(b, nc, jr))
                         with counted_loop(b, mc, step=blk.mr, name="ir") as ir_:
                             rows = imin(b, blk.mr, isub(b, mc, ir_))
-                            c_ptr = element_ptr(b, out_ptr, float32, iadd(
+                            c_ptr = element_ptr(b, dw_ptr, float32, iadd(
                                 b, imul(b, iadd(b, ic, ir_), cs.filters), iadd(b, col0, jr)))
                             b.call(mk, [i64(mw), element_ptr(b, ap, float32, imul(b, ir_, mw)),
                                         i64(1), i64(blk.mr),
@@ -188,16 +197,17 @@ def _backprop_filter_gemm(ctx, body, anchor, cs, out_ptr, scratch):
                                         i64(cols), b.not_(first)])
 
 
-def _im2col_rows(b, cs, cols_ptr, x_ptr, chan0, m0, mw):
-    """cols[m, tap*cin + c] = x at output row m0 + m's window tap, channel chan0 + c (0 in
-    the padding)."""
+def _im2col_rows(b, cs, cols_ptr, x_ptr, chan0, m0, mw, taps):
+    """cols[m, (tap - taps[0])*cin + c] = x at output row m0 + m's window tap, channel
+    chan0 + c (0 in the padding), for the taps in [taps[0], taps[1])."""
     win = cs.win
+    depth = imul(b, isub(b, taps[1], taps[0]), cs.cin_g)
     with counted_loop(b, mw, name="im") as m:
         out_multi = unravel(b, iadd(b, m0, m), win.out_dims)
-        row = element_ptr(b, cols_ptr, float32, imul(b, m, cs.depth))
-        with counted_loop(b, win.taps, name="it") as tap:
+        row = element_ptr(b, cols_ptr, float32, imul(b, m, depth))
+        with counted_loop(b, taps[1], start=taps[0], name="it") as tap:
             coords, valid = source(b, win, out_multi, unravel(b, tap, win.kernel))
-            dst = element_ptr(b, row, float32, imul(b, tap, cs.cin_g))
+            dst = element_ptr(b, row, float32, imul(b, isub(b, tap, taps[0]), cs.cin_g))
             with b.if_else(valid) as (copy, zero):
                 with copy:
                     src = element_ptr(b, x_ptr, float32, iadd(

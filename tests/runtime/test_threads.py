@@ -31,6 +31,9 @@ results = {
     "transpose": tf.transpose(r(1100, 1000)),
     "pad": tf.pad(r(1000, 1040), [[3, 0], [0, 5]], 1.5),
 }
+x, w, dy = r(8, 13, 13, 32), r(3, 3, 32, 64), r(8, 11, 11, 64)
+results["convFilterGrad"] = tf.grad(lambda w: tf.sum(tf.mul(tf.conv2d(x, w, 1, "valid"), dy)))(w)
+results["convInputGrad"] = tf.grad(lambda x: tf.sum(tf.mul(tf.conv2d(x, w, 1, "valid"), dy)))(x)
 print(json.dumps({k: hashlib.sha256(v.dataSync().tobytes()).hexdigest()
                   for k, v in results.items()}))
 """
