@@ -27,6 +27,7 @@ PARALLEL = {
     "pointwise": pointwise.parallel_split,
     "conv": conv.parallel_split,
     "pool": pool.parallel_split,
+    "poolGrad": pool.parallel_split,
     "convInput": conv_backprop.parallel_split,
     "convFilter": conv_backprop.parallel_split,
     "loop": loop.parallel_split,

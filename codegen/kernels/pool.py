@@ -12,7 +12,7 @@ import math
 
 import llvmlite.ir as ir
 
-from kiln.codegen.irutil import F32, I64, counted_loop, element_ptr, entry_alloca, i64, imul
+from kiln.codegen.irutil import F32, I64, counted_loop, element_ptr, entry_alloca, i64, imul, isub
 from kiln.codegen.kernels.spatial import (Window, epilogue_span, linear_of, load_f32, source,
                                           store_f32, unravel)
 from kiln.codegen.mathlib import f32
@@ -27,19 +27,30 @@ def pool_window(x_shape, out_shape, attrs) -> Window:
                   pads=tuple(p[0] for p in attrs["pads"]))
 
 
-PARALLEL_MIN_ELEMENTS = 1 << 20    # input elements read by a pool worth a second thread
+PARALLEL_MIN_ELEMENTS = 1 << 18    # input elements of a pool worth a second thread
 
 
 def parallel_split(kernel, target):
-    """Split a forward pool's output rows across tasks (the gradients scatter: never split)."""
+    """Split a forward pool's output rows across tasks, a gradient's images (windows never
+    cross images, so each task scatters into its own part of dx)."""
     anchor = kernel.anchor
-    if anchor.op != "pool":
+    x_shape = anchor.outputs[0].shape if anchor.op != "pool" else anchor.inputs[0].shape
+    if math.prod(x_shape) < PARALLEL_MIN_ELEMENTS:
         return None
-    (x,) = anchor.inputs
-    win = pool_window(x.shape, anchor.outputs[0].shape, anchor.attrs)
-    if x.type.size < PARALLEL_MIN_ELEMENTS or win.rows < 2:
-        return None
-    return win.rows, 1
+    if anchor.op == "pool":
+        win = pool_window(x_shape, anchor.outputs[0].shape, anchor.attrs)
+        return (win.rows, 1) if win.rows >= 2 else None
+    return (x_shape[0], 1) if x_shape[0] >= 2 else None
+
+
+def _image_rows(b, body, win, dx_ptr, channels):
+    """A gradient's loop bounds over dy rows (this task's images), after zeroing the part of
+    dx those images scatter into."""
+    first, last = body.split or (0, win.batch)
+    image_out, image_in = math.prod(win.out_sizes), math.prod(win.in_sizes) * channels
+    _zero(b, element_ptr(b, dx_ptr, float32, imul(b, first, image_in)),
+          imul(b, isub(b, last, first), image_in))
+    return imul(b, first, image_out), imul(b, last, image_out)
 
 
 def nan_max(b, old, new):
@@ -104,9 +115,9 @@ def _avg_pool_grad(body, kernel, out_ptr):
     win = pool_window(shape, dy.shape, anchor.attrs)
     channels = shape[-1]
     dy_ptr = body.buffers[dy]
-    _zero(b, out_ptr, math.prod(shape))
+    begin, end = _image_rows(b, body, win, out_ptr, channels)
     count = entry_alloca(b, I64, "count")
-    with counted_loop(b, win.rows, name="row") as row:
+    with counted_loop(b, end, start=begin, name="row") as row:
         out_multi = unravel(b, row, win.out_dims)
         dy_row = element_ptr(b, dy_ptr, float32, imul(b, row, channels))
         b.store(i64(0), count)
@@ -131,7 +142,7 @@ def _max_pool_grad(body, kernel, out_ptr):
     win = pool_window(x.shape, dy.shape, anchor.attrs)
     channels = x.shape[-1]
     x_ptr, dy_ptr = body.buffers[x], body.buffers[dy]
-    _zero(b, out_ptr, math.prod(x.shape))
+    begin, end = _image_rows(b, body, win, out_ptr, channels)
     # per channel of the current window: the best value so far and the offset holding it
     best = entry_alloca(b, ir.ArrayType(F32, channels), "best")
     where = entry_alloca(b, ir.ArrayType(I64, channels), "where")
@@ -139,7 +150,7 @@ def _max_pool_grad(body, kernel, out_ptr):
     def slot(array, ty, c):
         return b.gep(array, [i64(0), c], source_etype=ir.ArrayType(ty, channels), inbounds=True)
 
-    with counted_loop(b, win.rows, name="row") as row:
+    with counted_loop(b, end, start=begin, name="row") as row:
         out_multi = unravel(b, row, win.out_dims)
         with counted_loop(b, channels, name="init") as c:
             b.store(f32(-math.inf), slot(best, F32, c))

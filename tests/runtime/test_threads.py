@@ -34,6 +34,10 @@ results = {
 x, w, dy = r(8, 13, 13, 32), r(3, 3, 32, 64), r(8, 11, 11, 64)
 results["convFilterGrad"] = tf.grad(lambda w: tf.sum(tf.mul(tf.conv2d(x, w, 1, "valid"), dy)))(w)
 results["convInputGrad"] = tf.grad(lambda x: tf.sum(tf.mul(tf.conv2d(x, w, 1, "valid"), dy)))(x)
+xp, dyp = r(16, 26, 26, 32), r(16, 13, 13, 32)
+for pool in ("maxPool", "avgPool"):
+    results[pool + "Grad"] = tf.grad(
+        lambda x: tf.sum(tf.mul(getattr(tf, pool)(x, 2, 2, "valid"), dyp)))(xp)
 print(json.dumps({k: hashlib.sha256(v.dataSync().tobytes()).hexdigest()
                   for k, v in results.items()}))
 """
