@@ -1,5 +1,6 @@
 """Foundation benchmarks: GEMM, elementwise throughput, eager dispatch overhead, compile and
-import time — kiln against numpy, measured in the same run (medians).
+import time — kiln against numpy, measured in the same run (medians; GEMM and elementwise
+samples alternate between kiln and numpy, so both see the same load on a shared machine).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/core_ops.py
 
@@ -33,6 +34,20 @@ def median_seconds(fn, repeat=20, warmup=2):
     return statistics.median(samples)
 
 
+def paired_medians(kiln_fn, numpy_fn, repeat=30, warmup=2):
+    """Median seconds of each, sampled alternately so both see the same machine load."""
+    for _ in range(warmup):
+        kiln_fn()
+        numpy_fn()
+    samples = ([], [])
+    for _ in range(repeat):
+        for fn, out in zip((kiln_fn, numpy_fn), samples):
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return statistics.median(samples[0]), statistics.median(samples[1])
+
+
 def row(name, kiln_value, numpy_value, unit, higher_is_better=True):
     ratio = kiln_value / numpy_value if higher_is_better else numpy_value / kiln_value
     print(f"| {name:<34} | {kiln_value:>12.2f} | {numpy_value:>12.2f} | {unit:<10} | {ratio:>6.2f} |")
@@ -45,8 +60,7 @@ def gemm():
         b = rng.random((n, n), dtype=np.float32)
         ta, tb = tf.tensor(a), tf.tensor(b)
         flops = 2 * n ** 3
-        k = median_seconds(lambda: tf.matMul(ta, tb).dispose())
-        nump = median_seconds(lambda: a @ b)
+        k, nump = paired_medians(lambda: tf.matMul(ta, tb).dispose(), lambda: a @ b, repeat=20)
         row(f"matMul {n}x{n}x{n}", flops / k / 1e9, flops / nump / 1e9, "GFLOP/s")
 
 
@@ -60,8 +74,7 @@ def elementwise():
              ("mul", lambda: tf.mul(ta, tb), lambda: np.multiply(a, b)),
              ("relu", lambda: tf.relu(ta), lambda: np.maximum(a, 0))]
     for name, k_fn, n_fn in cases:
-        k = median_seconds(lambda: k_fn().dispose(), repeat=30)
-        nump = median_seconds(n_fn, repeat=30)
+        k, nump = paired_medians(lambda: k_fn().dispose(), n_fn, repeat=40)
         row(f"{name} 4M float32", n / k / 1e9, n / nump / 1e9, "Gelem/s")
 
 
