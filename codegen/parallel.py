@@ -274,7 +274,9 @@ def _define_parallel_for(module) -> ir.Function:
     b.call(libc["lock"], [pool["mutex"]])
     b.store(job, pool["job"])
     b.store(b.sub(wanted, i64(1)), pool["seats"])
-    b.store(b.add(b.load(pool["generation"], typ=I64), i64(1)), pool["generation"])
+    # atomic: polling workers read it without the mutex
+    b.store_atomic(b.add(b.load(pool["generation"], typ=I64), i64(1)), pool["generation"],
+                   "release", 8)
     b.call(libc["broadcast"], [pool["work"]])
     b.call(libc["unlock"], [pool["mutex"]])
     b.call(worker, [job])
