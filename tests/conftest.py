@@ -1,8 +1,10 @@
 """Test configuration: an isolated compiled-code cache per test session, and hypothesis
 defaults (no per-example deadline: the first example of a new signature pays an LLVM compile)."""
+import gc
 import os
 import tempfile
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 # Point the disk cache at a fresh folder before kiln is imported, so every run starts cold
@@ -13,3 +15,13 @@ os.environ.setdefault("KILN_CACHE_DIR", tempfile.mkdtemp(prefix="kiln-test-cache
 settings.register_profile("kiln", deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("KILN_HYPOTHESIS_PROFILE", "kiln"))
+
+
+@pytest.fixture
+def steady_memory():
+    """For tests that count live tensors (tf.memory()): collect the garbage of earlier tests
+    first and keep the collector from freeing more of it while the test counts."""
+    gc.collect()
+    gc.disable()
+    yield
+    gc.enable()

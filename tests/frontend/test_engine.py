@@ -2,8 +2,8 @@
 functional, nested, shared layers), summary in TF.js's format, predict/execute, custom layers,
 memory, and the error cases."""
 import asyncio
-import io
 import contextlib
+import io
 import json
 from pathlib import Path
 
@@ -183,7 +183,7 @@ def test_ops_on_symbolic_tensors_become_op_layers():
     np.testing.assert_allclose(model.predict(data).numpy(), 2 * np.maximum(data, 0))
 
 
-def test_dispose_frees_every_weight():
+def test_dispose_frees_every_weight(steady_memory):
     before = tf.memory()["numTensors"]
     model = tf.sequential({"layers": [tf.layers.dense({"units": 3, "inputShape": [2]}),
                                       tf.layers.dense({"units": 1})]})

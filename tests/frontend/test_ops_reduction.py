@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import kiln as tf
@@ -98,11 +98,23 @@ def test_mean_of_int32_is_float32(case):
 
 @settings(max_examples=30)
 @given(case=reduction_case(elements=floats(-2, 2, special=True), max_rank=3, max_side=4))
+@example(case=(np.array([1.1754944e-38, np.inf, 1.1754944e-38], np.float32), None, False))
 def test_prod_float(case):
     x, axis, keep = case
+    axes = np_axes(axis, x.ndim)
     with np.errstate(invalid="ignore"):
-        expected = np.prod(f64(x), axis=np_axes(axis, x.ndim), keepdims=keep)
-    assert_tensor(tf.prod(tf.tensor(x), axis, keep), expected, "float32")
+        expected = np.prod(f64(x), axis=axes, keepdims=keep)
+    # A slice with an infinity and finite factors small enough that a partial float32 product
+    # can underflow is order-dependent: inf * tiny * tiny is inf one way and 0 * inf = NaN the
+    # other (any vectorized product reorders). There either answer is right.
+    finite = np.abs(np.where(np.isfinite(x), f64(x), 1.0))
+    n = max(1, x.size // max(1, expected.size))
+    ambiguous = (np.any(np.isinf(x), axis=axes, keepdims=keep)
+                 & (np.prod(finite, axis=axes, keepdims=keep) < np.finfo(np.float32).tiny * 2.0**n))
+    actual = tf.prod(tf.tensor(x), axis, keep)
+    values = actual.dataSync().reshape(actual.shape)
+    assert np.all(np.isnan(values[ambiguous]) | (values[ambiguous] == expected[ambiguous]))
+    assert_tensor(actual, np.where(ambiguous, values, expected), "float32")
 
 
 @settings(max_examples=20)

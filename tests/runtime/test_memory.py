@@ -2,8 +2,6 @@
 tf.keep, tf.dispose, and errors on disposed tensors."""
 from __future__ import annotations
 
-import gc
-
 import numpy as np
 import pytest
 
@@ -12,11 +10,8 @@ from tests.helpers import raises
 
 
 @pytest.fixture
-def baseline():
-    gc.collect()
-    before = tf.memory()
-    yield before
-    gc.collect()
+def baseline(steady_memory):
+    return tf.memory()
 
 
 def count():

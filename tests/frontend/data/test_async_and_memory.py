@@ -18,7 +18,7 @@ def training_like_pipeline():
                    .shuffle(10, "m").batch(4))
 
 
-def test_memory_is_flat_across_epochs():
+def test_memory_is_flat_across_epochs(steady_memory):
     items, ds = training_like_pipeline()
     assert ds.size == 3
 
@@ -36,7 +36,7 @@ def test_memory_is_flat_across_epochs():
     assert all(not e["xs"].isDisposed for e in items)
 
 
-def test_memory_is_flat_with_filter_skip_and_dropped_last_batch():
+def test_memory_is_flat_with_filter_skip_and_dropped_last_batch(steady_memory):
     ds = (tf.data.array([tf.tensor([i]) for i in range(9)])
           .skip(1).filter(lambda t: t.dataSync()[0] != 4).batch(3, False))
     before = tf.memory()["numTensors"]
@@ -97,7 +97,7 @@ def test_prefetch_reads_ahead_while_the_consumer_works():
     assert first == 0 and ahead >= 3 and rest == [1, 2, 3, 4, 5]
 
 
-def test_breaking_out_of_async_for_closes_the_source_and_prefetch():
+def test_breaking_out_of_async_for_closes_the_source_and_prefetch(steady_memory):
     closed = []
 
     async def source():
@@ -132,7 +132,7 @@ def test_to_array_after_prefetch_and_take_leaves_no_background_task():
     assert run(main()) == ([0, 1, 2], 1)
 
 
-def test_async_filter_returning_tensors_and_abandoned_shuffle_leak_nothing():
+def test_async_filter_returning_tensors_and_abandoned_shuffle_leak_nothing(steady_memory):
     async def positive(t):
         await asyncio.sleep(0)
         return t.greater(0)

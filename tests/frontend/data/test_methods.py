@@ -123,7 +123,7 @@ def test_map_and_filter():
     assert ds.size is None and ten().map(lambda x: x).size == 10
 
 
-def test_map_of_tensors_disposes_inputs_and_intermediates():
+def test_map_of_tensors_disposes_inputs_and_intermediates(steady_memory):
     gc.collect()      # tensors of earlier tests still in reference cycles would be freed mid-test
     before = tf.memory()["numTensors"]
     ds = tf.data.array([tf.tensor([1, 2]), tf.tensor([3, 4])])
@@ -223,7 +223,7 @@ def test_for_each_async_with_plain_and_async_functions():
     assert seen == [0, 1, 2, 0, -1]
 
 
-def test_for_each_async_disposes_elements():
+def test_for_each_async_disposes_elements(steady_memory):
     before = tf.memory()["numTensors"]
     ds = tf.data.generator(lambda: (tf.tensor([i]) for i in range(5)))
     shapes = []

@@ -395,7 +395,7 @@ def test_save_and_load_round_trip(tmp_path):
     assert [w.originalName for w in loaded.weights] == [w.originalName for w in model.weights]
 
 
-def test_dispose_frees_cell_weights_and_states():
+def test_dispose_frees_cell_weights_and_states(steady_memory):
     layer = L.lstm({"units": 2, "stateful": True, "batchInputShape": [1, 3, 2]})
     model = tf.sequential({"layers": [layer]})
     model.predict(tf.zeros([1, 3, 2]))
