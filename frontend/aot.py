@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 
-from kiln import codegen
+import kiln.codegen as codegen
 from kiln.codegen.aot import LibrarySpec, TensorSpec
 from kiln.frontend.engine.compiled import Trace, trace
 from kiln.frontend.engine.functional import LayersModel

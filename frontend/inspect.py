@@ -17,7 +17,7 @@ from functools import partial
 
 import numpy as np
 
-from kiln import codegen
+import kiln.codegen as codegen
 from kiln.frontend.engine.compiled import trace
 
 from kiln.ir.printer import format_node, value_names

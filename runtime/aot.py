@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from kiln import codegen
+import kiln.codegen as codegen
 from kiln.codegen import aot
 from kiln.codegen.aot_header import header_text
 from kiln.ir.graph import Graph

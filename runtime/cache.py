@@ -16,7 +16,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from kiln import codegen
+import kiln.codegen as codegen
 
 CODEGEN_VERSION = "kiln-codegen-1"
 MAGIC = b"KILNOBJ1"

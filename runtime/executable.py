@@ -16,7 +16,7 @@ from functools import partial
 
 import numpy as np
 
-from kiln import codegen
+import kiln.codegen as codegen
 from kiln.ir.graph import Graph
 from kiln.passes import compile_plan
 from kiln.runtime import cache

@@ -1,10 +1,5 @@
 """Every model TensorFlow.js or the Keras converter wrote (tests/fixtures) loads in kiln and
-predicts what the real library predicted (io.json), to float32 tolerance.
-
-A fixture that needs a layer class kiln does not register yet is an xfail whose reason names
-the missing classes; it must fail with UnsupportedModelError naming them, and it turns into a
-normal test by itself once the class is registered.
-"""
+predicts what the real library predicted (io.json), to float32 tolerance."""
 from __future__ import annotations
 
 import asyncio
@@ -14,9 +9,7 @@ import numpy as np
 import pytest
 
 import kiln as tf
-from kiln.frontend.io import UnsupportedModelError
-from tests.frontend.io.fixtures import (FIXTURES, arrays, io_json_for, keras_files,
-                                        missing_classes, model_dirs)
+from tests.frontend.io.fixtures import FIXTURES, arrays, io_json_for, keras_files, model_dirs
 from tests.frontend.io.keras_references import REFERENCES as KERAS_REFERENCES
 
 RTOL, ATOL = 1e-5, 1e-6
@@ -39,16 +32,7 @@ def _case_id(path: pathlib.Path) -> str:
 
 def _cases():
     paths = model_dirs("tfjs") + model_dirs("keras") + keras_files()
-    cases = []
-    for path in paths:
-        marks = []
-        missing = missing_classes(path)
-        if missing:
-            marks.append(pytest.mark.xfail(
-                raises=UnsupportedModelError, strict=True,
-                reason=f"not yet supported: kiln has no layer class {', '.join(missing)}"))
-        cases.append(pytest.param(path, id=_case_id(path), marks=marks))
-    return cases
+    return [pytest.param(path, id=_case_id(path)) for path in paths]
 
 
 def _load(path: pathlib.Path):
