@@ -14,10 +14,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).parent))
+
+from frameworks.kiln import build_model  # noqa: E402
 from kiln.ir import Builder, TensorType, float32
 from kiln.runtime import compile_graph
 
@@ -102,19 +107,6 @@ def numpy_maxpool2(x):
     return x[:, :h2 * 2, :w2 * 2].reshape(n, h2, 2, w2, 2, c).max(axis=(2, 4))
 
 
-def w4_model(tf):
-    model = tf.sequential()
-    model.add(tf.layers.conv2d({"filters": 32, "kernelSize": 3, "activation": "relu",
-                                "inputShape": [28, 28, 1]}))
-    model.add(tf.layers.maxPooling2d({"poolSize": 2}))
-    model.add(tf.layers.conv2d({"filters": 64, "kernelSize": 3, "activation": "relu"}))
-    model.add(tf.layers.maxPooling2d({"poolSize": 2}))
-    model.add(tf.layers.flatten())
-    model.add(tf.layers.dense({"units": 128, "activation": "relu"}))
-    model.add(tf.layers.dense({"units": 10, "activation": "softmax"}))
-    return model
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=200)
@@ -165,7 +157,7 @@ def main():
             lambda: numpy_input_grad(dy, w, xs), max(5, repeat // 10))
 
     import kiln as tf
-    model = w4_model(tf)
+    model = build_model(tf, "W4")
     x1 = rng.random((1, 28, 28, 1), dtype=np.float32)
     x64 = rng.random((64, 28, 28, 1), dtype=np.float32)
     t1 = tf.tensor(x1)

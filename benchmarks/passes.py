@@ -18,45 +18,22 @@ sys.path.insert(0, str(Path(__file__).parent))
 import kiln as tf  # noqa: E402
 from kiln.frontend.inspect import model_graph  # noqa: E402
 from kiln.runtime.executable import compile_graph  # noqa: E402
+from frameworks.kiln import build_model  # noqa: E402
 
 
-def dense_model():
-    model = tf.sequential()
-    model.add(tf.layers.dense({"units": 512, "activation": "relu", "inputShape": [784]}))
-    model.add(tf.layers.dense({"units": 512, "activation": "relu"}))
-    model.add(tf.layers.dense({"units": 10, "activation": "softmax"}))
-    return model
-
-
-def cnn_model():
-    model = tf.sequential()
-    model.add(tf.layers.conv2d({"filters": 32, "kernelSize": 3, "activation": "relu",
-                                "inputShape": [28, 28, 1]}))
-    model.add(tf.layers.maxPooling2d({"poolSize": 2}))
-    model.add(tf.layers.conv2d({"filters": 64, "kernelSize": 3, "activation": "relu"}))
-    model.add(tf.layers.maxPooling2d({"poolSize": 2}))
-    model.add(tf.layers.flatten())
-    model.add(tf.layers.dense({"units": 128, "activation": "relu"}))
-    model.add(tf.layers.dense({"units": 10, "activation": "softmax"}))
-    return model
-
-
-def lstm_model():
-    model = tf.sequential()
-    model.add(tf.layers.lstm({"units": 64, "inputShape": [32, 16],
-                              "recurrentActivation": "sigmoid"}))
-    model.add(tf.layers.dense({"units": 1}))
-    return model
+def workload_model(workload):
+    """The model WORKLOADS.md defines, built as the peer harness builds it for kiln."""
+    return lambda: build_model(tf, workload)
 
 
 CASES = [  # (name, model factory, batch, training step?)
-    ("W2 inference b1", dense_model, 1, False),
-    ("W2 inference b256", dense_model, 256, False),
-    ("W3 training step b128", dense_model, 128, True),
-    ("W4 inference b1", cnn_model, 1, False),
-    ("W4 inference b64", cnn_model, 64, False),
-    ("W5 training step b64", cnn_model, 64, True),
-    ("W6 inference b32", lstm_model, 32, False),
+    ("W2 inference b1", workload_model("W2"), 1, False),
+    ("W2 inference b256", workload_model("W2"), 256, False),
+    ("W3 training step b128", workload_model("W3"), 128, True),
+    ("W4 inference b1", workload_model("W4"), 1, False),
+    ("W4 inference b64", workload_model("W4"), 64, False),
+    ("W5 training step b64", workload_model("W5"), 64, True),
+    ("W6 inference b32", workload_model("W6"), 32, False),
 ]
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import kiln.codegen as codegen
 from kiln.codegen.aot import LibrarySpec, TensorSpec
 from kiln.frontend.engine.compiled import Trace, trace
-from kiln.frontend.engine.functional import LayersModel
+from kiln.frontend.engine.functional import LayersModel, input_list
 from kiln.frontend.ops.convert import to_array
 from kiln.frontend.trace import SEED
 from kiln.ir.dtypes import as_dtype
@@ -122,17 +122,7 @@ class CompiledModel:
     def predict(self, x):
         """Outputs for x (a Tensor or array, a list of them, or a dict by input name) with
         any number of samples; a Tensor, or a list for several outputs."""
-        if isinstance(x, dict):
-            missing = [n for n in self.inputNames if n not in x]
-            if missing:
-                raise ValueError(f"predict: no data for input {missing[0]!r} of compiled model "
-                                 f"{self.name!r}")
-            xs = [x[n] for n in self.inputNames]
-        elif isinstance(x, (list, tuple)) and x and all(isinstance(e, (Tensor, np.ndarray))
-                                                        for e in x):
-            xs = list(x)
-        else:
-            xs = [x]
+        xs = input_list(x, self.inputNames, f"predict: compiled model {self.name!r}")
         arrays = []
         for data, spec in zip(xs, self.inputs):
             arr = data.buffer("predict") if isinstance(data, Tensor) else to_array(data, None,

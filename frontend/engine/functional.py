@@ -24,6 +24,19 @@ from kiln.ir.dtypes import as_dtype
 from kiln.runtime.tensor import Tensor
 
 
+def input_list(x, names: list[str], owner: str) -> list:
+    """A model's inputs as a list: x is one tensor or array, a list of them, or a dict by
+    input name (every name must be there)."""
+    if isinstance(x, dict):
+        missing = [n for n in names if n not in x]
+        if missing:
+            raise ValueError(f"{owner}: no data for input {missing[0]!r}")
+        return [x[n] for n in names]
+    if isinstance(x, (list, tuple)) and x and all(isinstance(e, (Tensor, np.ndarray)) for e in x):
+        return list(x)
+    return [x]
+
+
 @registerClass
 class LayersModel(Layer):
     className = "Model"
@@ -277,17 +290,7 @@ class LayersModel(Layer):
     # ---- predict -----------------------------------------------------------------------
     def _standardize_inputs(self, x, op: str) -> list[np.ndarray]:
         """Model inputs as arrays, checked against the model's input shapes and dtypes."""
-        if isinstance(x, dict):
-            missing = [n for n in self.inputNames if n not in x]
-            if missing:
-                raise ValueError(f"{op}: no data provided for input {missing[0]!r} of model "
-                                 f"{self.name!r}")
-            xs = [x[n] for n in self.inputNames]
-        elif isinstance(x, (list, tuple)) and x and all(isinstance(e, (Tensor, np.ndarray))
-                                                        for e in x):
-            xs = list(x)
-        else:
-            xs = [x]
+        xs = input_list(x, self.inputNames, f"{op}: model {self.name!r}")
         if len(xs) != len(self.inputs):
             raise ValueError(f"{op}: model {self.name!r} expects {len(self.inputs)} input "
                              f"tensor(s) ({self.inputNames}), but got {len(xs)}")

@@ -13,6 +13,7 @@ or 3 only; kiln contracts inputs of any rank, with Keras's batch_dot output layo
 """
 from __future__ import annotations
 
+import functools
 import math
 
 from kiln.frontend.engine.config import REQUIRED
@@ -121,10 +122,7 @@ class Add(Merge):
     className = "Add"
 
     def merge(self, tensors):
-        out = tensors[0]
-        for t in tensors[1:]:
-            out = m.add(out, t)
-        return out
+        return functools.reduce(m.add, tensors)
 
 
 @registerClass
@@ -134,10 +132,7 @@ class Multiply(Merge):
     className = "Multiply"
 
     def merge(self, tensors):
-        out = tensors[0]
-        for t in tensors[1:]:
-            out = m.mul(out, t)
-        return out
+        return functools.reduce(m.mul, tensors)
 
 
 @registerClass
@@ -147,10 +142,7 @@ class Average(Merge):
     className = "Average"
 
     def merge(self, tensors):
-        out = tensors[0]
-        for t in tensors[1:]:
-            out = m.add(out, t)
-        return m.mul(out, 1.0 / len(tensors))
+        return m.mul(functools.reduce(m.add, tensors), 1.0 / len(tensors))
 
 
 @registerClass
@@ -158,10 +150,7 @@ class Maximum(Merge):
     className = "Maximum"
 
     def merge(self, tensors):
-        out = tensors[0]
-        for t in tensors[1:]:
-            out = m.maximum(out, t)
-        return out
+        return functools.reduce(m.maximum, tensors)
 
 
 @registerClass
@@ -169,10 +158,7 @@ class Minimum(Merge):
     className = "Minimum"
 
     def merge(self, tensors):
-        out = tensors[0]
-        for t in tensors[1:]:
-            out = m.minimum(out, t)
-        return out
+        return functools.reduce(m.minimum, tensors)
 
 
 @registerClass
