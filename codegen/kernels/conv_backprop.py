@@ -1,10 +1,13 @@
 """Gradient kernels of conv (channels last): convBackpropInput and convBackpropFilter.
 
-Both run on the conv GEMM machinery when the contraction is large enough (use_gemm):
-  * convBackpropInput with unit strides is the forward convolution of dy with the filter
+Both run on the conv GEMM machinery when the contraction is large enough:
+  * convBackpropInput with a group of at least COL2IM_MIN_DEPTH output channels (and taps *
+    C/groups at least COL2IM_MIN_WIDTH) is a GEMM and a col2im: per block of dy rows, dcols = dy_rows . w^T [rows, taps*C/groups] gives each
+    row's contribution to the dx row under every tap, added into dx (zeroed first). Any
+    strides, dilations and padding; a task owns whole images, whose dx rows only it touches;
+  * otherwise, with unit strides, it is the forward convolution of dy with the filter
     flipped in space and with its channel axes swapped, padded k_eff - 1 - pad on each side;
-    the flipped filter is written to scratch and conv's gemm (or, for a short contraction,
-    direct) driver does the rest;
+    the flipped filter is written to scratch and conv's direct driver (or gemm) does the rest;
   * convBackpropFilter is, per group, the product im2col(x)^T [taps*C/groups, rows] @
     dy [rows, F/groups]: slices of rows are laid out as im2col rows in scratch, packed
     transposed as GEMM A panels, and the micro-kernel accumulates straight into the filter
@@ -27,15 +30,45 @@ import llvmlite.ir as ir
 
 from kiln.codegen.irutil import (F32, I1, counted_loop, element_ptr, entry_alloca, i64, iadd, imin,
                                  imul, isub)
-from kiln.codegen.kernels.conv import (KC_MAX, ConvShape, _axpy, _direct, _gemm, _round_up,
-                                      blocking, conv_shape, gemm_scratch_floats, use_gemm)
+from kiln.codegen.kernels.conv import (KC_MAX, NC_MAX, ConvShape, _axpy, _direct, _gemm,
+                                      _round_up, blocking, conv_shape, gemm_scratch_floats,
+                                      use_gemm)
 from kiln.codegen.kernels.matmul import PARALLEL_MIN_MACS, _pack_a, _pack_b, micro_kernel
-from kiln.codegen.kernels.spatial import (epilogue_span, linear_of, load_f32, source, store_f32,
-                                          unravel)
+from kiln.codegen.kernels.spatial import (epilogue_span, has_epilogue, linear_of, load_f32,
+                                          source, store_f32, unravel, zero_f32)
 from kiln.codegen.mathlib import f32
 from kiln.ir.dtypes import float32
 
 REASSOC = ("reassoc", "contract")
+COL2IM_MIN_DEPTH = 8        # a group's output channels: the GEMM's contraction
+COL2IM_MIN_WIDTH = 32       # taps * C/groups: narrower dcols cost more to scatter than they
+                            # save (W4's first conv, width 9: 1.9 ms against 0.5 ms flipped)
+
+
+def input_col2im(anchor) -> ConvShape | None:
+    """The forward conv (input dx, filter w, output dy) of a convBackpropInput that runs as
+    GEMM + col2im: its contraction (a group's output channels) fits one packed slice and is
+    long enough for a GEMM, its width (taps * C/groups) is wide enough, and one tap's channels
+    fit a packed B block."""
+    dy, w = anchor.inputs
+    cs = conv_shape(anchor.outputs[0].shape, w.shape, dy.shape, anchor.attrs)
+    if (COL2IM_MIN_DEPTH <= cs.ng <= KC_MAX and cs.depth >= COL2IM_MIN_WIDTH
+            and cs.cin_g <= NC_MAX and cs.win.rows):
+        return cs
+    return None
+
+
+def _col2im_blocking(cs: ConvShape, target):
+    """The register tile for dcols, as wide as taps*C/groups allows."""
+    return blocking(ConvShape(cs.win, cs.channels, cs.depth, 1), target)
+
+
+def _col2im_sizes(cs: ConvShape, blk):
+    """(taps per B block, its width, floats of packed B, of packed A, of the dcols block)."""
+    taps = max(1, min(cs.win.taps, NC_MAX // cs.cin_g))
+    width = taps * cs.cin_g
+    return (taps, width, _round_up(width, blk.nr) * cs.ng, _round_up(blk.mc, blk.mr) * cs.ng,
+            blk.mc * width)
 
 
 def input_as_conv(anchor) -> ConvShape | None:
@@ -82,6 +115,9 @@ def _filter_slices(cs: ConvShape, blk):
 def scratch_bytes(kernel, target) -> int:
     anchor = kernel.anchor
     if anchor.op == "convBackpropInput":
+        cs = input_col2im(anchor)
+        if cs is not None:
+            return sum(_col2im_sizes(cs, _col2im_blocking(cs, target))[2:]) * 4
         cs = input_as_conv(anchor)
         if cs is None:
             return 0
@@ -94,11 +130,16 @@ def scratch_bytes(kernel, target) -> int:
 
 
 def parallel_split(kernel, target):
-    """A unit-stride convBackpropInput splits dx's rows like a conv; a GEMM filter gradient
-    splits its filter taps (each task owns the rows of dw of its taps, and im2cols only
-    those: the sum over rows stays inside one task)."""
+    """A col2im convBackpropInput splits its images; a unit-stride one dx's rows like a conv;
+    a GEMM filter gradient splits its filter taps (each task owns the rows of dw of its taps,
+    and im2cols only those: the sum over rows stays inside one task)."""
     anchor = kernel.anchor
     if anchor.op == "convBackpropInput":
+        cs = input_col2im(anchor)
+        if cs is not None:
+            if cs.win.rows * cs.ng * cs.depth < PARALLEL_MIN_MACS or cs.win.batch < 2:
+                return None
+            return cs.win.batch, 1
         cs = input_as_conv(anchor)
         if cs is None or cs.win.rows * cs.depth * cs.filters < PARALLEL_MIN_MACS:
             return None
@@ -112,9 +153,10 @@ def parallel_split(kernel, target):
 def emit(ctx, kernel, body, out_ptr, scratch):
     anchor = kernel.anchor
     if anchor.op == "convBackpropInput":
-        cs = input_as_conv(anchor)
-        if cs is not None:
-            _backprop_input_gemm(ctx, body, kernel, cs, out_ptr, scratch)
+        if input_col2im(anchor) is not None:
+            _backprop_input_col2im(ctx, body, kernel, input_col2im(anchor), out_ptr, scratch)
+        elif input_as_conv(anchor) is not None:
+            _backprop_input_gemm(ctx, body, kernel, input_as_conv(anchor), out_ptr, scratch)
         else:
             _backprop_input(body, kernel, out_ptr)
     else:
@@ -123,6 +165,72 @@ def emit(ctx, kernel, body, out_ptr, scratch):
             _backprop_filter_gemm(ctx, body, anchor, cs, out_ptr, scratch)
         else:
             _backprop_filter(body, kernel, out_ptr)
+
+
+def _backprop_input_col2im(ctx, body, kernel, cs, out_ptr, scratch):
+    """dx = col2im(dy . w^T), group by group, B block (taps) by B block, dy row block by row
+    block; this task's images only (all of them unless the kernel is split)."""
+    b = body.b
+    dy, w = kernel.anchor.inputs
+    win, depth = cs.win, cs.ng
+    blk = _col2im_blocking(cs, ctx.target)
+    mk = micro_kernel(ctx.module, blk)
+    taps_per_block, width, b_floats, a_floats, _ = _col2im_sizes(cs, blk)
+    bp = scratch
+    ap = element_ptr(b, bp, float32, b_floats)
+    dcols = element_ptr(b, ap, float32, a_floats)
+    first, last = body.split or (0, win.batch)
+    image_in = math.prod(win.in_sizes)
+    zero_f32(b, element_ptr(b, out_ptr, float32, imul(b, imul(b, first, image_in), cs.channels)),
+             imul(b, imul(b, isub(b, last, first), image_in), cs.channels))
+    row_end = imul(b, last, math.prod(win.out_sizes))
+    with counted_loop(b, cs.groups, name="g") as g:
+        w_group = element_ptr(b, body.buffers[w], float32, imul(b, g, depth))
+        dy_group = element_ptr(b, body.buffers[dy], float32, imul(b, g, depth))
+        dx_group = element_ptr(b, out_ptr, float32, imul(b, g, cs.cin_g))
+        with counted_loop(b, win.taps, step=taps_per_block, name="t0") as t0:
+            taps = imin(b, taps_per_block, isub(b, win.taps, t0))
+            nc = imul(b, taps, cs.cin_g)
+            # B[f, j] = w[tap t0 + j // cin_g, channel j % cin_g, output g*depth + f]
+            _pack_b(b, blk, bp, w_group, 1, cs.filters, 0, depth, imul(b, t0, cs.cin_g), nc)
+            with counted_loop(b, row_end, start=imul(b, first, math.prod(win.out_sizes)),
+                              step=blk.mc, name="ic") as ic:
+                mc = imin(b, blk.mc, isub(b, row_end, ic))
+                _pack_a(b, blk, ap, dy_group, cs.filters, 1, ic, mc, 0, depth)
+                with counted_loop(b, nc, step=blk.nr, name="jr") as jr:
+                    cols = imin(b, blk.nr, isub(b, nc, jr))
+                    with counted_loop(b, mc, step=blk.mr, name="ir") as ir_:
+                        rows = imin(b, blk.mr, isub(b, mc, ir_))
+                        c_ptr = element_ptr(b, dcols, float32, iadd(b, imul(b, ir_, width), jr))
+                        b.call(mk, [i64(depth), element_ptr(b, ap, float32, imul(b, ir_, depth)),
+                                    i64(1), i64(blk.mr),
+                                    element_ptr(b, bp, float32, imul(b, jr, depth)),
+                                    i64(blk.nr), c_ptr, i64(width), i64(rows), i64(cols),
+                                    ir.Constant(I1, 0)])
+                _col2im_rows(b, cs, dcols, width, dx_group, ic, mc, t0, taps)
+    if has_epilogue(kernel):
+        in_rows = (imul(b, first, image_in), imul(b, last, image_in))
+        with counted_loop(b, in_rows[1], start=in_rows[0], name="ep_row") as row:
+            epilogue_span(body, kernel, out_ptr, unravel(b, row, win.in_dims), row,
+                          cs.channels, 0, cs.channels)
+
+
+def _col2im_rows(b, cs, dcols, width, dx_group, ic, mc, t0, taps):
+    """dx[row under tap t0 + t of dy row ic + r, group channels] += dcols[r, t*cin_g : ...]
+    for the taps that land inside dx."""
+    win = cs.win
+    with counted_loop(b, mc, name="cr") as r:
+        out_multi = unravel(b, iadd(b, ic, r), win.out_dims)
+        dcols_row = element_ptr(b, dcols, float32, imul(b, r, width))
+        with counted_loop(b, taps, name="ct") as t:
+            coords, valid = source(b, win, out_multi, unravel(b, iadd(b, t0, t), win.kernel))
+            with b.if_then(valid):
+                dx_row = element_ptr(b, dx_group, float32,
+                                     imul(b, linear_of(b, coords, win.in_dims), cs.channels))
+                contribution = element_ptr(b, dcols_row, float32, imul(b, t, cs.cin_g))
+                with counted_loop(b, cs.cin_g, name="cc") as c:
+                    store_f32(b, dx_row, c, b.fadd(load_f32(b, dx_row, c),
+                                                   load_f32(b, contribution, c)))
 
 
 def _backprop_input_gemm(ctx, body, kernel, cs, out_ptr, scratch):

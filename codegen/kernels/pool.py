@@ -14,7 +14,7 @@ import llvmlite.ir as ir
 
 from kiln.codegen.irutil import F32, I64, counted_loop, element_ptr, entry_alloca, i64, imul, isub
 from kiln.codegen.kernels.spatial import (Window, epilogue_span, linear_of, load_f32, source,
-                                          store_f32, unravel)
+                                          store_f32, unravel, zero_f32)
 from kiln.codegen.mathlib import f32
 from kiln.ir.dtypes import float32
 
@@ -48,8 +48,8 @@ def _image_rows(b, body, win, dx_ptr, channels):
     dx those images scatter into."""
     first, last = body.split or (0, win.batch)
     image_out, image_in = math.prod(win.out_sizes), math.prod(win.in_sizes) * channels
-    _zero(b, element_ptr(b, dx_ptr, float32, imul(b, first, image_in)),
-          imul(b, isub(b, last, first), image_in))
+    zero_f32(b, element_ptr(b, dx_ptr, float32, imul(b, first, image_in)),
+             imul(b, isub(b, last, first), image_in))
     return imul(b, first, image_out), imul(b, last, image_out)
 
 
@@ -63,11 +63,6 @@ def emit(ctx, kernel, body, out_ptr, scratch):
     anchor = kernel.anchor
     {"pool": _pool, "maxPoolGrad": _max_pool_grad, "avgPoolGrad": _avg_pool_grad}[anchor.op](
         body, kernel, out_ptr)
-
-
-def _zero(b, ptr, count):
-    with counted_loop(b, count, name="z") as i:
-        store_f32(b, ptr, i, f32(0.0))
 
 
 def _pool(body, kernel, out_ptr):

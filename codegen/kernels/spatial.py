@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import llvmlite.ir as ir
 
 from kiln.codegen.expr import Index
-from kiln.codegen.irutil import F32, I1, element_ptr, iadd, imul, isub, loop_nest
+from kiln.codegen.irutil import F32, I1, counted_loop, element_ptr, iadd, imul, isub, loop_nest
+from kiln.codegen.mathlib import f32
 from kiln.ir.dtypes import float32
 
 
@@ -84,6 +85,12 @@ def load_f32(b, base, offset):
 
 def store_f32(b, base, offset, value):
     b.store(value, element_ptr(b, base, float32, offset), align=4)
+
+
+def zero_f32(b, base, count):
+    """base[0:count] = 0.0 (count a Python int or an i64 value)."""
+    with counted_loop(b, count, name="zero") as i:
+        store_f32(b, base, i, f32(0.0))
 
 
 def has_epilogue(kernel) -> bool:

@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 
 from kiln.codegen import split_of
 from kiln.codegen.kernels.conv import conv_shape, use_gemm
-from kiln.codegen.kernels.conv_backprop import filter_gemm, input_as_conv
+from kiln.codegen.kernels.conv_backprop import filter_gemm, input_as_conv, input_col2im
 from kiln.ir import Builder, ShapeError, TensorType, float32
 from kiln.runtime import compile_graph
 from tests import nn_reference as ref
@@ -126,7 +126,7 @@ def test_conv_and_its_gradients_match_the_reference(xs, ws, strides, dilations, 
     assert np.isclose(inner, np.vdot(w.astype(np.float64), dw), rtol=1e-4, atol=1e-3)
 
 
-def test_both_drivers_of_every_conv_kernel_are_exercised():
+def test_every_driver_of_every_conv_kernel_is_exercised():
     seen = {"conv": set(), "input": set(), "filter": set()}
     for xs, ws, strides, dilations, pads, groups in CONV_CASES:
         attrs = {"strides": strides, "dilations": dilations, "pads": pads, "groups": groups}
@@ -135,10 +135,14 @@ def test_both_drivers_of_every_conv_kernel_are_exercised():
         y = b.conv(x, w, **attrs)
         seen["conv"].add(use_gemm(conv_shape(xs, ws, y.shape, attrs)))
         dx = b.convBackpropInput(y, w, inputShape=xs, **attrs)
-        seen["input"].add(input_as_conv(dx.node) is not None)
+        as_conv = input_as_conv(dx.node)
+        seen["input"].add("col2im" if input_col2im(dx.node) else
+                          "gather" if as_conv is None else
+                          "conv gemm" if use_gemm(as_conv) else "conv direct")
         dw = b.convBackpropFilter(x, y, filterShape=ws, **attrs)
         seen["filter"].add(filter_gemm(dw.node) is not None)
-    assert all(s == {True, False} for s in seen.values()), seen
+    assert seen == {"conv": {True, False}, "filter": {True, False},
+                    "input": {"col2im", "gather", "conv gemm", "conv direct"}}, seen
 
 
 @pytest.mark.parametrize("groups", [1, 4])
