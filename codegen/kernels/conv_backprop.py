@@ -2,9 +2,10 @@
 
 Both run on the conv GEMM machinery when the contraction is large enough:
   * convBackpropInput with a group of at least COL2IM_MIN_DEPTH output channels (and taps *
-    C/groups at least COL2IM_MIN_WIDTH) is a GEMM and a col2im: per block of dy rows, dcols = dy_rows . w^T [rows, taps*C/groups] gives each
-    row's contribution to the dx row under every tap, added into dx (zeroed first). Any
-    strides, dilations and padding; a task owns whole images, whose dx rows only it touches;
+    C/groups at least COL2IM_MIN_WIDTH) is a GEMM and a col2im: per block of dy rows,
+    dcols = dy_rows . w^T [rows, taps*C/groups] gives each row's contribution to the dx row
+    under every tap, added into dx (zeroed first). Any strides, dilations and padding; a task
+    owns whole images, whose dx rows only it touches;
   * otherwise, with unit strides, it is the forward convolution of dy with the filter
     flipped in space and with its channel axes swapped, padded k_eff - 1 - pad on each side;
     the flipped filter is written to scratch and conv's direct driver (or gemm) does the rest;
@@ -12,7 +13,8 @@ Both run on the conv GEMM machinery when the contraction is large enough:
     dy [rows, F/groups]: slices of rows are laid out as im2col rows in scratch, packed
     transposed as GEMM A panels, and the micro-kernel accumulates straight into the filter
     gradient across slices.
-Otherwise (strided transposed convolutions; filter gradients of short contractions):
+Otherwise (strided convolutions with few output channels per group; filter gradients of
+short contractions):
 
 convBackpropInput (also the transposed convolution) gathers: each dx row (n, i...) sums, over
 the taps k whose source output position o = (i + pad - k*dilation) / stride is a whole number
