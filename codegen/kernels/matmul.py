@@ -57,7 +57,7 @@ def _direct(anchor) -> bool:
 
 def blocking(anchor, target) -> Blocking:
     lanes = target.float_lanes
-    _, m, _, _ = _shape(anchor)
+    _, m, _, n = _shape(anchor)
     if lanes >= 16:
         mr, nrv = 6, 4
     elif lanes == 8:
@@ -68,6 +68,7 @@ def blocking(anchor, target) -> Blocking:
         mr = min(m, mr) or 1
         if mr <= 2:
             nrv *= 2     # more independent accumulator chains when there are few rows
+    nrv = min(nrv, max(1, -(-n // lanes)))   # no wider than C: a narrow B is packed whole
     mc = max(mr, (96 // mr) * mr)
     return Blocking(mr=mr, nrv=nrv, lanes=lanes, kc=256, mc=mc, nc=4096 // (nrv * lanes) * nrv * lanes)
 
