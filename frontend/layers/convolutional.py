@@ -20,7 +20,8 @@ from kiln.frontend.engine.config import REQUIRED
 from kiln.frontend.engine.layer import InputSpec, Layer
 from kiln.frontend.layers._common import (get_activation, get_constraint, get_initializer,
                                           get_regularizer, serialize, serialize_activation)
-from kiln.frontend.layers.convolutional_utils import (assemble_shape, channel_axis,
+from kiln.frontend.layers.convolutional_utils import (DataFormatOnlyWhenChannelsFirst,
+                                                      assemble_shape, channel_axis,
                                                       check_data_format, check_padding,
                                                       from_channels_last, normalize_tuple,
                                                       spatial_shape, to_channels_last)
@@ -149,18 +150,12 @@ class Conv(BaseConv):
 
 
 @registerClass
-class Conv1D(Conv):
+class Conv1D(DataFormatOnlyWhenChannelsFirst, Conv):
     """1-D convolution over [batch, steps, channels]; padding 'valid', 'same' or 'causal'."""
 
     className = "Conv1D"
     RANK = 1
     PADDINGS = ("valid", "same", "causal")
-
-    def getConfig(self):
-        config = super().getConfig()
-        if self.dataFormat == "channelsLast":
-            del config["dataFormat"]
-        return config
 
 
 @registerClass

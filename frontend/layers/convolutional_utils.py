@@ -13,6 +13,17 @@ DATA_FORMATS = ("channelsLast", "channelsFirst")
 PADDINGS = ("valid", "same", "causal")
 
 
+class DataFormatOnlyWhenChannelsFirst:
+    """Mixin for the 1-D layers whose TF.js class has no dataFormat option (kiln accepts one,
+    as Keras): the config carries dataFormat only when it is not the default."""
+
+    def getConfig(self):
+        config = super().getConfig()
+        if self.dataFormat == "channelsLast":
+            del config["dataFormat"]
+        return config
+
+
 def normalize_tuple(value, n: int, name: str, owner: str) -> tuple[int, ...]:
     """An integer or a list of n (or 1) integers, each >= 1 (TF.js's normalizeArray)."""
     if isinstance(value, bool) or value is None:

@@ -109,10 +109,7 @@ class Merge(Layer):
         given = [mk for mk in masks if mk is not None]
         if not given:
             return None
-        out = given[0]
-        for mk in given[1:]:
-            out = m.logicalAnd(out, mk)
-        return out
+        return functools.reduce(m.logicalAnd, given)
 
 
 @registerClass

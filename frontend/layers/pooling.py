@@ -9,7 +9,8 @@ accept dataFormat (TF.js's have none; Keras's do).
 from __future__ import annotations
 
 from kiln.frontend.engine.layer import InputSpec, Layer
-from kiln.frontend.layers.convolutional_utils import (assemble_shape, check_data_format,
+from kiln.frontend.layers.convolutional_utils import (DataFormatOnlyWhenChannelsFirst,
+                                                      assemble_shape, check_data_format,
                                                       check_padding, from_channels_last,
                                                       normalize_tuple, spatial_shape,
                                                       to_channels_last)
@@ -60,17 +61,11 @@ class Pooling(Layer):
                 "dataFormat": self.dataFormat, **super().getConfig()}
 
 
-class Pooling1D(Pooling):
+class Pooling1D(DataFormatOnlyWhenChannelsFirst, Pooling):
     """Over [batch, steps, channels]. TF.js's 1-D pooling has no dataFormat option; kiln also
     accepts 'channelsFirst' (as Keras) and writes dataFormat to the config only then."""
 
     RANK = 1
-
-    def getConfig(self):
-        config = super().getConfig()
-        if self.dataFormat == "channelsLast":
-            del config["dataFormat"]
-        return config
 
 
 @registerClass
@@ -133,16 +128,10 @@ class GlobalPooling(Layer):
         return {"dataFormat": self.dataFormat, **super().getConfig()}
 
 
-class GlobalPooling1D(GlobalPooling):
+class GlobalPooling1D(DataFormatOnlyWhenChannelsFirst, GlobalPooling):
     """Over [batch, steps, channels]; dataFormat as for Pooling1D."""
 
     RANK = 1
-
-    def getConfig(self):
-        config = super().getConfig()
-        if self.dataFormat == "channelsLast":
-            del config["dataFormat"]
-        return config
 
 
 @registerClass
