@@ -17,6 +17,7 @@ from kiln.ir.plan import Plan
 from kiln.ir.verify import verify
 from kiln.passes.cleanup import cse, dce
 from kiln.passes.fold import fold
+from kiln.passes.fold_scales import fold_scales
 from kiln.passes.fusion import fuse
 from kiln.passes.loop_rows import row_split, sink_projections
 from kiln.passes.loops import merge_loops, unroll_loops
@@ -27,6 +28,7 @@ from kiln.passes.simplify import simplify
 # compiler (constant folding needs values); it may be None, and then folding is skipped.
 GRAPH_STAGES: list[tuple[str, Callable]] = [
     ("simplify", lambda graph, evaluate: simplify(graph)),
+    ("fold_scales", lambda graph, evaluate: fold_scales(graph)),
     ("fold", lambda graph, evaluate: fold(graph, evaluate) if evaluate else graph),
     ("cse", lambda graph, evaluate: cse(graph)),
     ("merge_loops", lambda graph, evaluate: merge_loops(graph)),
