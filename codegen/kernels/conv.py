@@ -26,7 +26,8 @@ import llvmlite.ir as ir
 
 from kiln.codegen.irutil import (F32, counted_loop, element_ptr, entry_alloca, i64, iadd, imin,
                                  imul, isub)
-from kiln.codegen.kernels.matmul import PARALLEL_MIN_MACS, Blocking, _pack_b, micro_kernel
+from kiln.codegen.kernels.matmul import (PARALLEL_MIN_MACS, Blocking, _pack_b, macro_kernel,
+                                        micro_kernel)
 from kiln.codegen.kernels.spatial import (Window, epilogue_span, linear_of, load_f32, source,
                                           store_f32, unravel)
 from kiln.codegen.mathlib import f32
@@ -182,23 +183,17 @@ def _gemm(ctx, body, kernel, cs, x_ptr, w_ptr, out_ptr, scratch, row_range):
                         mc = imin(b, blk.mc, isub(b, row_end, ic))
                         _pack_a(b, blk, cs, ap, x_ptr, g, ic, mc, p0, pw, c0, cw, kc)
                         col0 = iadd(b, col_group, jc)
-                        with counted_loop(b, nc, step=blk.nr, name="jr") as jr:
-                            cols = imin(b, blk.nr, isub(b, nc, jr))
-                            with counted_loop(b, mc, step=blk.mr, name="ir") as ir_:
-                                rows = imin(b, blk.mr, isub(b, mc, ir_))
-                                row = iadd(b, ic, ir_)
-                                c_ptr = element_ptr(b, out_ptr, float32,
-                                                    iadd(b, imul(b, row, cs.filters),
-                                                         iadd(b, col0, jr)))
-                                b.call(mk, [i64(kc), element_ptr(b, ap, float32, imul(b, ir_, kc)),
-                                            i64(1), i64(blk.mr),
-                                            element_ptr(b, bp, float32, imul(b, jr, kc)),
-                                            i64(blk.nr), c_ptr, i64(cs.filters), i64(rows), i64(cols),
-                                            b.not_(first)])
-                                if kernel.root is not kernel.anchor.outputs[0]:
-                                    with b.if_then(last):
-                                        _tile_epilogue(body, kernel, cs, out_ptr, row, rows,
-                                                       iadd(b, col0, jr), cols)
+
+                        def epilogue(ir_, jr, rows, cols, ic=ic, col0=col0, last=last):
+                            with b.if_then(last):
+                                _tile_epilogue(body, kernel, cs, out_ptr, iadd(b, ic, ir_), rows,
+                                               iadd(b, col0, jr), cols)
+                        c_block = element_ptr(b, out_ptr, float32,
+                                              iadd(b, imul(b, ic, cs.filters), col0))
+                        macro_kernel(b, mk, blk, ap, bp, kc, mc, nc, c_block, cs.filters,
+                                     b.not_(first),
+                                     epilogue if kernel.root is not kernel.anchor.outputs[0]
+                                     else None)
 
 
 def _pack_a(b, blk, cs, ap, x_ptr, g, ic, mc, p0, pw, c0, cw, kc):

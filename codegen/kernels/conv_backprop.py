@@ -35,7 +35,8 @@ from kiln.codegen.irutil import (F32, I1, counted_loop, element_ptr, entry_alloc
 from kiln.codegen.kernels.conv import (KC_MAX, NC_MAX, ConvShape, _axpy, _direct, _gemm,
                                       _round_up, blocking, conv_shape, gemm_scratch_floats,
                                       use_gemm)
-from kiln.codegen.kernels.matmul import PARALLEL_MIN_MACS, _pack_a, _pack_b, micro_kernel
+from kiln.codegen.kernels.matmul import (PARALLEL_MIN_MACS, _pack_a, _pack_b, macro_kernel,
+                                        micro_kernel)
 from kiln.codegen.kernels.spatial import (epilogue_span, has_epilogue, linear_of, load_f32,
                                           source, store_f32, unravel, zero_f32)
 from kiln.codegen.mathlib import f32
@@ -199,16 +200,7 @@ def _backprop_input_col2im(ctx, body, kernel, cs, out_ptr, scratch):
                               step=blk.mc, name="ic") as ic:
                 mc = imin(b, blk.mc, isub(b, row_end, ic))
                 _pack_a(b, blk, ap, dy_group, cs.filters, 1, ic, mc, 0, depth)
-                with counted_loop(b, nc, step=blk.nr, name="jr") as jr:
-                    cols = imin(b, blk.nr, isub(b, nc, jr))
-                    with counted_loop(b, mc, step=blk.mr, name="ir") as ir_:
-                        rows = imin(b, blk.mr, isub(b, mc, ir_))
-                        c_ptr = element_ptr(b, dcols, float32, iadd(b, imul(b, ir_, width), jr))
-                        b.call(mk, [i64(depth), element_ptr(b, ap, float32, imul(b, ir_, depth)),
-                                    i64(1), i64(blk.mr),
-                                    element_ptr(b, bp, float32, imul(b, jr, depth)),
-                                    i64(blk.nr), c_ptr, i64(width), i64(rows), i64(cols),
-                                    ir.Constant(I1, 0)])
+                macro_kernel(b, mk, blk, ap, bp, depth, mc, nc, dcols, width, ir.Constant(I1, 0))
                 _col2im_rows(b, cs, dcols, width, dx_group, ic, mc, t0, taps)
     if has_epilogue(kernel):
         in_rows = (imul(b, first, image_in), imul(b, last, image_in))
@@ -294,17 +286,10 @@ def _backprop_filter_gemm(ctx, body, anchor, cs, out_ptr, scratch):
                     mc = imin(b, blk.mc, isub(b, depth, ic))
                     _pack_a(b, blk, ap, cols_ptr, 1, depth, ic, mc, 0, mw)
                     col0 = iadd(b, imul(b, g, cs.ng), jc)
-                    with counted_loop(b, nc, step=blk.nr, name="jr") as jr:
-                        cols = imin(b, blk.nr, isub(b, nc, jr))
-                        with counted_loop(b, mc, step=blk.mr, name="ir") as ir_:
-                            rows = imin(b, blk.mr, isub(b, mc, ir_))
-                            c_ptr = element_ptr(b, dw_ptr, float32, iadd(
-                                b, imul(b, iadd(b, ic, ir_), cs.filters), iadd(b, col0, jr)))
-                            b.call(mk, [i64(mw), element_ptr(b, ap, float32, imul(b, ir_, mw)),
-                                        i64(1), i64(blk.mr),
-                                        element_ptr(b, bp, float32, imul(b, jr, mw)),
-                                        i64(blk.nr), c_ptr, i64(cs.filters), i64(rows),
-                                        i64(cols), b.not_(first)])
+                    macro_kernel(b, mk, blk, ap, bp, mw, mc, nc,
+                                 element_ptr(b, dw_ptr, float32,
+                                             iadd(b, imul(b, ic, cs.filters), col0)),
+                                 cs.filters, b.not_(first))
 
 
 def _im2col_rows(b, cs, cols_ptr, x_ptr, chan0, m0, mw, taps):

@@ -15,7 +15,6 @@ add) is applied to that tile while it is still in cache.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import llvmlite.ir as ir
@@ -261,6 +260,22 @@ def _direct_driver(b, mk, blk, m, k, n, a_ptr, rsa, csa, b_ptr, rsb, c_ptr, scra
                 tile.apply(i0, n_full, rows, tail)
 
 
+def macro_kernel(b, mk, blk, ap, bp, kc, mc, nc, c_ptr, ldc, accumulate, after_tile=None):
+    """C[i, j] (+)= sum over k < kc of A[i, k] * B[k, j] for an mc x nc block, tile by tile,
+    from packed panels (ap: MR-tall, bp: NR-wide); row i of C starts at c_ptr + i*ldc.
+    after_tile(ir, jr, rows, cols) runs after each tile (an epilogue while it is in cache)."""
+    with counted_loop(b, nc, step=blk.nr, name="jr") as jr:
+        cols = imin(b, blk.nr, isub(b, nc, jr))
+        with counted_loop(b, mc, step=blk.mr, name="ir") as ir_:
+            rows = imin(b, blk.mr, isub(b, mc, ir_))
+            _call_mk(b, mk, kc, element_ptr(b, ap, float32, imul(b, ir_, kc)), 1, blk.mr,
+                     element_ptr(b, bp, float32, imul(b, jr, kc)), blk.nr,
+                     element_ptr(b, c_ptr, float32, iadd(b, imul(b, ir_, ldc), jr)), ldc,
+                     rows, cols, accumulate)
+            if after_tile is not None:
+                after_tile(ir_, jr, rows, cols)
+
+
 def _packed_driver(b, mk, blk, m, k, n, a_ptr, rsa, csa, b_ptr, rsb, csb, c_ptr, scratch,
                    anchor, tile, cols):
     b_floats, _ = _packed_sizes(anchor, blk)
@@ -277,18 +292,13 @@ def _packed_driver(b, mk, blk, m, k, n, a_ptr, rsa, csa, b_ptr, rsb, csb, c_ptr,
             with counted_loop(b, m, step=blk.mc, name="ic") as ic:
                 mc = imin(b, blk.mc, isub(b, m, ic))
                 _pack_a(b, blk, ap, a_ptr, rsa, csa, ic, mc, pc, kc)
-                with counted_loop(b, nc, step=blk.nr, name="jr") as jr:
-                    cols = imin(b, blk.nr, isub(b, nc, jr))
-                    with counted_loop(b, mc, step=blk.mr, name="ir") as ir_:
-                        rows = imin(b, blk.mr, isub(b, mc, ir_))
-                        row, col = b.add(ic, ir_), b.add(jc, jr)
-                        _call_mk(b, mk, kc, element_ptr(b, ap, float32, imul(b, ir_, kc)), 1, blk.mr,
-                                 element_ptr(b, bp, float32, imul(b, jr, kc)), blk.nr,
-                                 element_ptr(b, c_ptr, float32, iadd(b, imul(b, row, n), col)), n,
-                                 rows, cols, b.not_(first))
-                        if tile.needed:
-                            with b.if_then(last):
-                                tile.apply(row, col, rows, cols)
+
+                def epilogue(ir_, jr, rows, cols, ic=ic):
+                    with b.if_then(last):
+                        tile.apply(iadd(b, ic, ir_), iadd(b, jc, jr), rows, cols)
+                macro_kernel(b, mk, blk, ap, bp, kc, mc, nc,
+                             element_ptr(b, c_ptr, float32, iadd(b, imul(b, ic, n), jc)), n,
+                             b.not_(first), epilogue if tile.needed else None)
 
 
 def _pack_b(b, blk, bp, src, rsb, csb, pc, kc, jc, nc):
