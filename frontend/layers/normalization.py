@@ -69,6 +69,24 @@ def _normalize(x, mean, variance, beta, gamma, epsilon):
     return m.add(y, beta) if beta is not None else y
 
 
+def _affine_options(layer, owner: str) -> None:
+    """The options batch and layer normalization share: axis, epsilon, and the learned
+    offset (beta, with `center`) and scale (gamma, with `scale`)."""
+    a = layer.args
+    layer.axis = a["axis"]
+    layer._axes = _axes_option(layer.axis, owner)
+    layer.epsilon = float(a["epsilon"])
+    if layer.epsilon < 0:
+        raise ValueError(f"{owner}: epsilon must be non-negative, got {a['epsilon']}")
+    layer.center = bool(a["center"])
+    layer.scale = bool(a["scale"])
+    for weight in ("beta", "gamma"):
+        setattr(layer, f"{weight}Initializer", get_initializer(a[f"{weight}Initializer"], owner))
+        setattr(layer, f"{weight}Regularizer", get_regularizer(a[f"{weight}Regularizer"], owner))
+        setattr(layer, f"{weight}Constraint", get_constraint(a[f"{weight}Constraint"], owner))
+    layer.supportsMasking = True
+
+
 @registerClass
 class BatchNormalization(Layer):
     """Normalizes each feature (along `axis`) with the moving mean and variance at inference,
@@ -95,23 +113,10 @@ class BatchNormalization(Layer):
         owner = f"BatchNormalization layer {self.name!r}"
         if a["renorm"] or a["renormClipping"] is not None:
             raise ValueError(f"{owner}: batch renormalization (renorm) is not supported")
-        self.axis = a["axis"]
-        self._axes = _axes_option(self.axis, owner)
+        _affine_options(self, owner)
         self.momentum = float(a["momentum"])
-        self.epsilon = float(a["epsilon"])
-        if self.epsilon < 0:
-            raise ValueError(f"{owner}: epsilon must be non-negative, got {a['epsilon']}")
-        self.center = bool(a["center"])
-        self.scale = bool(a["scale"])
-        self.betaInitializer = get_initializer(a["betaInitializer"], owner)
-        self.gammaInitializer = get_initializer(a["gammaInitializer"], owner)
         self.movingMeanInitializer = get_initializer(a["movingMeanInitializer"], owner)
         self.movingVarianceInitializer = get_initializer(a["movingVarianceInitializer"], owner)
-        self.betaConstraint = get_constraint(a["betaConstraint"], owner)
-        self.gammaConstraint = get_constraint(a["gammaConstraint"], owner)
-        self.betaRegularizer = get_regularizer(a["betaRegularizer"], owner)
-        self.gammaRegularizer = get_regularizer(a["gammaRegularizer"], owner)
-        self.supportsMasking = True
         self.gamma = self.beta = self.movingMean = self.movingVariance = None
 
     def _owner(self):
@@ -199,20 +204,7 @@ class LayerNormalization(Layer):
         owner = f"LayerNormalization layer {self.name!r}"
         if a["rmsScaling"]:
             raise ValueError(f"{owner}: rmsScaling is not supported")
-        self.betaConstraint = get_constraint(a["betaConstraint"], owner)
-        self.gammaConstraint = get_constraint(a["gammaConstraint"], owner)
-        self.axis = a["axis"]
-        self._axes = _axes_option(self.axis, owner)
-        self.epsilon = float(a["epsilon"])
-        if self.epsilon < 0:
-            raise ValueError(f"{owner}: epsilon must be non-negative, got {a['epsilon']}")
-        self.center = bool(a["center"])
-        self.scale = bool(a["scale"])
-        self.betaInitializer = get_initializer(a["betaInitializer"], owner)
-        self.gammaInitializer = get_initializer(a["gammaInitializer"], owner)
-        self.betaRegularizer = get_regularizer(a["betaRegularizer"], owner)
-        self.gammaRegularizer = get_regularizer(a["gammaRegularizer"], owner)
-        self.supportsMasking = True
+        _affine_options(self, owner)
         self.gamma = self.beta = None
 
     def build(self, inputShape):
